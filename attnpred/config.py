@@ -1,0 +1,87 @@
+"""Helpers shared by every config dataclass: JSON round trip and validation.
+
+Configs are plain dataclasses (flat, names not classes). These functions write them to the
+run directory and read them back, so a run can be reloaded without the code that made it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from attnpred.errors import ConfigError
+from attnpred.io import atomic_write_text
+
+T = TypeVar("T")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Return the dataclass as a JSON-serialisable dict."""
+    return dataclasses.asdict(config)
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    """Write a config dataclass as JSON, atomically."""
+    atomic_write_text(path, json.dumps(config_to_dict(config), indent=2, sort_keys=True) + "\n")
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "<dict>",
+                     prefix: str = "") -> T:
+    """Build ``cls`` from a dict, rejecting unknown keys with a clear error.
+
+    Nested dataclass fields are built from nested dicts; errors name the dotted field path.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a JSON object, got {type(data).__name__}", file=source)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}; known: {sorted(names)}",
+                          file=source, field=prefix + unknown[0])
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        kwargs[key] = _coerce(value, hints.get(key), prefix + key, source)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # missing required field
+        raise ConfigError(str(exc), file=source) from None
+    except ConfigError as exc:  # from __post_init__: add where it came from
+        if exc.file is None:
+            raise ConfigError(exc.message, file=source,
+                              field=prefix + (exc.field or "")) from None
+        raise
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Read a config dataclass from a JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    return config_from_dict(cls, data, source=str(path))
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    """Coerce JSON values to the annotated scalar type (tuples from lists, ints to floats)."""
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return config_from_dict(hint, value, source, prefix=key + ".")
+    origin = typing.get_origin(hint)
+    if (hint is tuple or origin is tuple) and isinstance(value, list):
+        return tuple(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and value is not None and not isinstance(value, hint):
+        raise ConfigError(f"expected {hint.__name__}, got {value!r}", file=source, field=key)
+    return value
+
+
+def check(condition: bool, field: str, message: str) -> None:
+    """Raise a ConfigError on ``field`` unless ``condition`` holds (for ``__post_init__``)."""
+    if not condition:
+        raise ConfigError(message, field=field)
