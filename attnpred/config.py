@@ -57,14 +57,7 @@ def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "<dict>",
 
 def load_config(cls: type[T], path: str | Path) -> T:
     """Read a config dataclass from a JSON file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("config file not found", file=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    return config_from_dict(cls, data, source=str(path))
+    return config_from_dict(cls, read_config_dict(path), source=str(path))
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
@@ -85,3 +78,35 @@ def check(condition: bool, field: str, message: str) -> None:
     """Raise a ConfigError on ``field`` unless ``condition`` holds (for ``__post_init__``)."""
     if not condition:
         raise ConfigError(message, field=field)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``"trainer.lr": 1e-3``) in a nested config dict; None values are skipped.
+
+    Used by the CLI: flags override the values of a config file.
+    """
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return data
+
+
+def read_config_dict(path: str | Path | None) -> dict[str, Any]:
+    """The JSON object in ``path`` (empty dict when no path is given)."""
+    if not path:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise ConfigError("expected a JSON object", file=path)
+    return data

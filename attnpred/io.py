@@ -1,10 +1,13 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then rename."""
+"""Atomic file writes (a temp file in the same folder, fsync, then rename) and JSON reads."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+from attnpred.errors import AttnpredError
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
@@ -18,6 +21,7 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -27,8 +31,27 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     def _write(tmp: str) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
     atomic_write(path, _write)
+
+
+def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """Read a JSON file, raising AttnpredError (naming ``what``) when missing or invalid."""
+    path = Path(path)
+    if not path.is_file():
+        raise AttnpredError(f"{what} not found", file=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AttnpredError(f"invalid {what} ({exc.msg})", file=path, line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise AttnpredError(f"invalid {what} (not UTF-8: {exc.reason})", file=path) from None

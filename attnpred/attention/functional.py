@@ -63,13 +63,44 @@ def build_mask(key_mask: Tensor | None, attn_mask: Tensor | None, causal: bool,
     return mask
 
 
-def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1) -> Tensor:
-    """Softmax with masked entries exactly 0; a fully masked row gives all zeros, not NaN."""
+def blind_queries(mask: Tensor, dim: int = -1) -> Tensor | None:
+    """Where a query sees no key at all (``mask`` all False along ``dim``), or None if nowhere.
+
+    Deciding "nowhere" reads the mask on the host, which would stall an accelerator's stream,
+    so off the CPU the (small, broadcastable) mask is always returned.
+    """
+    blind = ~mask.any(dim, keepdim=True)
+    if blind.device.type == "cpu" and not bool(blind.any()):
+        return None
+    return blind
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1, *,
+                   overwrite: bool = False) -> Tensor:
+    """Softmax with masked entries exactly 0; a fully masked row gives all zeros, not NaN.
+
+    Args:
+        scores: any shape; mask: boolean keep-mask broadcastable to ``scores``.
+        overwrite: fill masked scores in place, unrecorded by autograd (saves a copy and a
+            backward pass); only for scores the caller owns, made by an op such as matmul whose
+            backward does not read its own output.
+    """
     if mask is None:
         return torch.softmax(scores, dim=dim)
-    scores = scores.masked_fill(~mask, float("-inf"))
+    # The most negative finite number, not -inf: exp(min - max) is exactly 0 next to any real
+    # score, and a fully masked row stays finite (uniform) until it is zeroed below.
+    low = torch.finfo(scores.dtype).min
+    if overwrite:
+        # Outside autograd: the softmax gradient is already exactly 0 at the filled entries
+        # (their weight is 0; a zeroed blind row passes back 0), so recording the fill would
+        # only add a full pass over (B, H, T, S) to the backward.
+        with torch.no_grad():
+            scores.masked_fill_(~mask, low)
+    else:
+        scores = scores.masked_fill(~mask, low)
     weights = torch.softmax(scores, dim=dim)
-    return weights.nan_to_num(0.0)
+    blind = blind_queries(mask, dim)
+    return weights if blind is None else weights.masked_fill(blind, 0.0)
 
 
 def scaled_dot_product_attention(
@@ -101,12 +132,13 @@ def scaled_dot_product_attention(
     if not need_weights:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
                                              is_causal=only_causal, scale=scale)
-        if mask is not None:  # a query with no visible key gets 0, as on the explicit path
-            out = out.masked_fill(~mask.any(-1, keepdim=True), 0.0)
+        blind = None if mask is None else blind_queries(mask)
+        if blind is not None:  # a query with no visible key gets 0, as on the explicit path
+            out = torch.where(blind, 0.0, out)
         return AttentionResult(out, None)
     if only_causal:
         mask = causal_mask(t, s, device=q.device)
-    scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (B, H, T, S)
-    weights = masked_softmax(scores, mask)
+    scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (B, H, T, S), ours to overwrite
+    weights = masked_softmax(scores, mask, overwrite=True)
     dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
     return AttentionResult(torch.matmul(dropped, v), weights)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnpred.attention.functional import scaled_dot_product_attention
@@ -77,11 +78,41 @@ class MultiHeadAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
 
+    def _packed_projection(self) -> tuple[Tensor, Tensor | None] | None:
+        """q/k/v weights stacked to (3E, E) (and biases), when all three are plain Linear.
+
+        Self-attention then projects with one matmul instead of three, as torch's
+        ``MultiheadAttention`` does with ``in_proj_weight``; injected modules are left alone.
+        """
+        projs = (self.q_proj, self.k_proj, self.v_proj)
+        if not all(type(p) is nn.Linear and not (p._forward_hooks or p._forward_pre_hooks)
+                   for p in projs):  # a hook (pruning, probes) must see its module run
+            return None
+        if len({p.in_features for p in projs}) > 1 or len({p.bias is None for p in projs}) > 1:
+            return None
+        bias = None if projs[0].bias is None else torch.cat([p.bias for p in projs])
+        return torch.cat([p.weight for p in projs]), bias
+
+    def _project(self, query: Tensor, key: Tensor, value: Tensor,
+                 cache: KVCache | None) -> tuple[Tensor, Tensor, Tensor]:
+        """(B, H, T, D) queries and (B, H, S_total, D) keys and values."""
+        packed = None
+        if key is query and value is query and (cache is None or not cache.static):
+            packed = self._packed_projection()
+        if packed is None:
+            return (self._split(self.q_proj(query)),) + self._keys_values(key, value, cache)
+        q, k, v = F.linear(query, *packed).chunk(3, dim=-1)  # 3 x (B, T, E)
+        return (self._split(q),) + self._extend_cache(self._split(k), self._split(v), cache)
+
     def _keys_values(self, key: Tensor, value: Tensor,
                      cache: KVCache | None) -> tuple[Tensor, Tensor]:
         if cache is not None and cache.static and cache.k is not None:
             return cache.k, cache.v
-        k, v = self._split(self.k_proj(key)), self._split(self.v_proj(value))
+        return self._extend_cache(self._split(self.k_proj(key)), self._split(self.v_proj(value)),
+                                  cache)
+
+    @staticmethod
+    def _extend_cache(k: Tensor, v: Tensor, cache: KVCache | None) -> tuple[Tensor, Tensor]:
         if cache is not None:
             if not cache.static and cache.k is not None:
                 k = torch.cat([cache.k, k], dim=2)
@@ -108,8 +139,7 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key
         value = key if value is None else value
         b, t, _ = query.shape
-        q = self._split(self.q_proj(query))
-        k, v = self._keys_values(key, value, cache)
+        q, k, v = self._project(query, key, value, cache)
         res = scaled_dot_product_attention(
             q, k, v, key_mask=key_mask, attn_mask=attn_mask, causal=causal,
             dropout_p=self.dropout if self.training else 0.0, need_weights=need_weights)

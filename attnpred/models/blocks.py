@@ -30,10 +30,12 @@ class EncoderLayer(nn.Module):
     """x + SelfAttn(LN(x)); x + FFN(LN(x)). Attention is injected (defaults to MHA)."""
 
     def __init__(self, dim: int, heads: int, ff_dim: int, dropout: float,
-                 activation: str = "gelu", attention: nn.Module | None = None) -> None:
+                 activation: str = "gelu", attention: nn.Module | None = None,
+                 attn_dropout: float | None = None) -> None:
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = attention or MultiHeadAttention(dim, heads, dropout=dropout)
+        attn_p = dropout if attn_dropout is None else attn_dropout
+        self.attn = attention or MultiHeadAttention(dim, heads, dropout=attn_p)
         self.ff = FeedForward(dim, ff_dim, dropout, activation)
         self.drop = nn.Dropout(dropout)
 
@@ -60,10 +62,11 @@ class TransformerEncoder(nn.Module):
     """A stack of pre-LN encoder layers with a final LayerNorm."""
 
     def __init__(self, dim: int, heads: int, ff_dim: int, layers: int, dropout: float,
-                 activation: str = "gelu") -> None:
+                 activation: str = "gelu", attn_dropout: float | None = None) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            EncoderLayer(dim, heads, ff_dim, dropout, activation) for _ in range(layers))
+            EncoderLayer(dim, heads, ff_dim, dropout, activation, attn_dropout=attn_dropout)
+            for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor, key_mask: Tensor | None = None, causal: bool = False,

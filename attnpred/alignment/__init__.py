@@ -1,0 +1,11 @@
+"""Word alignments: from cross-attention, symmetrisation, AER, and the eflomal baseline."""
+from attnpred.alignment.extract import (AlignConfig, extract_links, merge_links, pool_matrix,
+                                        select_attention, word_alignment)
+from attnpred.alignment.metrics import AlignmentScores, alignment_scores
+from attnpred.alignment.symmetrize import SYMMETRIZE, grow_diag_final_and, symmetrize
+
+__all__ = [
+    "AlignConfig", "extract_links", "merge_links", "pool_matrix", "select_attention",
+    "word_alignment", "AlignmentScores", "alignment_scores", "SYMMETRIZE",
+    "grow_diag_final_and", "symmetrize",
+]

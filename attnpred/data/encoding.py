@@ -1,0 +1,131 @@
+"""Tokenizers (trained on the user's data or taken from a pretrained directory), encoding with
+word ids, and length-bucketed batching with dynamic padding.
+
+Words are whitespace tokens: texts are split on whitespace and encoded with
+``is_split_into_words=True``, so every sub-word token knows the word it came from and attention
+can be summed back to the words a person sees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers.processors import TemplateProcessing
+from torch import Tensor
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from attnpred.errors import AttnpredError
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+TOKENIZER_KINDS = ("wordpiece", "bpe")
+
+
+def train_tokenizer(texts: Iterable[str], kind: str = "wordpiece", vocab_size: int = 8000,
+                    lowercase: bool = True, min_frequency: int = 2) -> PreTrainedTokenizerFast:
+    """Train a WordPiece or BPE tokenizer on ``texts`` with Hugging Face ``tokenizers``.
+
+    The result behaves like a BERT tokenizer: [CLS] text [SEP], [PAD] id 0, [MASK] for MLM.
+    """
+    if kind not in TOKENIZER_KINDS:
+        raise AttnpredError(f"unknown tokenizer {kind!r}; expected one of {TOKENIZER_KINDS}",
+                            field="tokenizer")
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                            special_tokens=SPECIALS)
+        tok.decoder = decoders.WordPiece()
+    else:
+        tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"))
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                      special_tokens=SPECIALS, continuing_subword_prefix="##")
+        tok.decoder = decoders.WordPiece()
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """A fast tokenizer from a run's ``tokenizer/`` folder or a pretrained model directory."""
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path), use_fast=True)
+    except (OSError, ValueError) as exc:
+        raise AttnpredError(f"cannot load a tokenizer: {exc}", file=path) from None
+    if not tok.is_fast:
+        raise AttnpredError("a fast (Rust) tokenizer is needed for word ids", file=path)
+    return tok
+
+
+@dataclass
+class Encoded:
+    """One encoded text.
+
+    Attributes:
+        input_ids: token ids, [CLS] first.
+        word_ids: for each token the index of its whitespace word, None for special tokens.
+        words: the whitespace words of the text.
+    """
+
+    input_ids: list[int]
+    word_ids: list[int | None]
+    words: list[str]
+
+
+def encode_texts(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str],
+                 max_len: int) -> list[Encoded]:
+    """Tokenize whitespace words with truncation to ``max_len`` tokens."""
+    words = [t.split() or [t] for t in texts]
+    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_len)
+    return [Encoded(ids, enc.word_ids(i), w) for i, (ids, w) in enumerate(zip(enc["input_ids"],
+                                                                              words))]
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
+    """Right-pad to the longest sequence: ids (B, T) long and mask (B, T) bool."""
+    t = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), t), dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = True
+    return ids, mask
+
+
+def bucket_batches(lengths: Sequence[int], batch_size: int,
+                   generator: torch.Generator | None = None, pool: int = 50) -> list[list[int]]:
+    """Group indices into batches of similar length.
+
+    With a generator: shuffle, sort within pools of ``batch_size * pool`` by length, cut into
+    batches and shuffle the batch order (random yet little padding). Without one: sort all by
+    length (deterministic, for evaluation).
+    """
+    n = len(lengths)
+    if generator is None:
+        order = sorted(range(n), key=lambda i: lengths[i])
+        return [order[i: i + batch_size] for i in range(0, n, batch_size)]
+    perm = torch.randperm(n, generator=generator).tolist()
+    size = batch_size * pool
+    batches = []
+    for start in range(0, n, size):
+        chunk = sorted(perm[start: start + size], key=lambda i: lengths[i])
+        batches += [chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size)]
+    order = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in order]
+
+
+def word_attention(token_attention: Sequence[float], word_ids: Sequence[int | None],
+                   n_words: int) -> list[float]:
+    """Sum sub-word attention to words (special tokens dropped; truncated words get 0)."""
+    out = [0.0] * n_words
+    for a, w in zip(token_attention, word_ids):
+        if w is not None:
+            out[w] += float(a)
+    return out

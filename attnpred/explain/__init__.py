@@ -1,0 +1,1 @@
+"""Explaining predictions: attention aggregation, plots and views."""

@@ -1,0 +1,262 @@
+"""The attention forecaster: a channel-independent patch Transformer with instance normalisation.
+
+Each channel's history is normalised by its own mean and spread (RevIN), cut into overlapping
+patches, embedded, and encoded by the shared ``TransformerEncoder`` (attention over time
+patches); optional layers then attend across channels at each patch position (so, with MS, the
+target can read the other inputs). A linear head maps the patch states to all H future steps at
+once, optionally beside a linear map of the normalised history (a "highway" as in LSTNet).
+
+Shape legend: B windows, L look-back, H horizon, C channels, P patches, E width, h heads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from attnpred.attention import LearnedPositionalEncoding
+from attnpred.config import check
+from attnpred.models.blocks import TransformerEncoder
+
+
+@dataclass
+class ForecastShape:
+    """What every forecaster maps: L steps of C channels to H steps of the target channels."""
+
+    input_len: int = 336
+    """Look-back L."""
+    horizon: int = 96
+    """Forecast horizon H."""
+    n_channels: int = 7
+    """Input channels C."""
+    targets: tuple[int, ...] = ()
+    """Indices of the forecast channels among the inputs (empty: all of them)."""
+
+    def __post_init__(self) -> None:
+        check(self.input_len >= 1, "input_len", "must be >= 1")
+        check(self.horizon >= 1, "horizon", "must be >= 1")
+        check(self.n_channels >= 1, "n_channels", "must be >= 1")
+        check(all(0 <= t < self.n_channels for t in self.targets), "targets",
+              "must be channel indices")
+
+    @property
+    def target_list(self) -> list[int]:
+        return list(self.targets) or list(range(self.n_channels))
+
+
+@dataclass
+class ForecasterConfig(ForecastShape):
+    """Shape and size of the attention forecaster."""
+
+    patch_len: int = 16
+    """Time steps per patch."""
+    stride: int = 8
+    """Steps between patch starts (the end is padded by repeating the last value)."""
+    d_model: int = 16
+    """Width E of the patch embeddings."""
+    heads: int = 4
+    """Attention heads per layer."""
+    ff_dim: int = 128
+    """Hidden width of the feed-forward blocks."""
+    layers: int = 3
+    """Encoder layers attending over time patches."""
+    channel_layers: int = 0
+    """Encoder layers attending across channels at each patch position (0: channel-independent)."""
+    dropout: float = 0.3
+    """Dropout in the encoder and on the patch embeddings."""
+    attn_dropout: float = 0.0
+    """Dropout on the attention weights."""
+    head_dropout: float = 0.0
+    """Dropout before the forecasting head."""
+    revin: bool = True
+    """Normalise each window's channels by their own mean and std (and undo it on the output)."""
+    linear_skip: bool = False
+    """Add a linear map of the normalised history to the forecast."""
+    skip_lstsq: bool = True
+    """With linear_skip: start it at the least-squares fit on the training windows, and the
+    attention path's head at zero, so training learns what the linear map misses."""
+    ridge: float = 1e-3
+    """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.input_len >= self.patch_len >= 1, "patch_len", "must be in [1, input_len]")
+        check(1 <= self.stride <= self.patch_len, "stride", "must be in [1, patch_len]")
+        check(self.ridge >= 0, "ridge", "must be >= 0")
+        check(self.d_model % self.heads == 0, "heads", "must divide d_model")
+        check(self.layers >= 1 and self.channel_layers >= 0, "layers", "must be >= 1")
+        check(all(0 <= p < 1 for p in (self.dropout, self.attn_dropout, self.head_dropout)),
+              "dropout", "must be in [0, 1)")
+
+    @property
+    def n_patches(self) -> int:
+        return (self.input_len - self.patch_len) // self.stride + 2
+
+
+@dataclass
+class ForecastOutput:
+    """What every forecaster (the attention model and the baselines) returns.
+
+    Attributes:
+        forecast: (B, H, C_out) forecasts on the scale of the inputs.
+        loss: mean squared error against ``y`` when it was given, else None.
+        attentions: per time layer (B*C, h, P, P) patch-to-patch weights; empty unless asked
+            for (and always empty for the baselines).
+        channel_attentions: per channel layer (B*P, h, C, C); empty unless asked for.
+        history_attention: (B, C_out, L) attention received by each history step, averaged over
+            layers, heads and query patches and spread over each patch's steps; each row sums
+            to 1. None unless asked for (and for the baselines).
+    """
+
+    forecast: Tensor
+    loss: Tensor | None = None
+    attentions: tuple[Tensor, ...] = ()
+    channel_attentions: tuple[Tensor, ...] = ()
+    history_attention: Tensor | None = None
+
+
+def forecast_loss(forecast: Tensor, y: Tensor | None) -> Tensor | None:
+    return None if y is None else F.mse_loss(forecast, y)
+
+
+class RevIN(nn.Module):
+    """Reversible instance normalisation (Kim et al. 2022) with a learned affine map per channel."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (B, L, C) -> mean (B, 1, C), std (B, 1, C) over time (no gradient)."""
+        mean = x.mean(1, keepdim=True).detach()
+        return mean, torch.sqrt(x.var(1, keepdim=True, unbiased=False) + self.eps).detach()
+
+    def normalise(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x: (B, L, C) -> normalised x, mean (B, 1, C), std (B, 1, C)."""
+        mean, std = self.stats(x)
+        return (x - mean) / std * self.weight + self.bias, mean, std
+
+    def denormalise(self, y: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+        """y: (B, H, C) back to the input scale."""
+        return (y - self.bias) / (self.weight + self.eps * self.eps) * std + mean
+
+
+def patch_to_steps(cfg: ForecasterConfig) -> Tensor:
+    """(P, L) matrix spreading a weight on patch p evenly over the real steps it covers.
+
+    The last patch is partly padding (a repeat of the last value); its weight goes to the real
+    steps it covers (to the last step when it is all padding), so each row sums to 1.
+    """
+    spread = torch.zeros(cfg.n_patches, cfg.input_len)
+    for p in range(cfg.n_patches):
+        start = min(p * cfg.stride, cfg.input_len - 1)
+        stop = min(p * cfg.stride + cfg.patch_len, cfg.input_len)
+        spread[p, start:stop] = 1.0 / (stop - start)
+    return spread
+
+
+class PatchForecaster(nn.Module):
+    """Forecasts H steps of every target channel from L steps of history, with attention."""
+
+    def __init__(self, cfg: ForecasterConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        E, P = cfg.d_model, cfg.n_patches
+        self.revin = RevIN(cfg.n_channels) if cfg.revin else None
+        self.embed = nn.Linear(cfg.patch_len, E)
+        self.position = LearnedPositionalEncoding(E, max_len=P)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.encoder = TransformerEncoder(E, cfg.heads, cfg.ff_dim, cfg.layers, cfg.dropout,
+                                          attn_dropout=cfg.attn_dropout)
+        self.channel_encoder = (TransformerEncoder(E, cfg.heads, cfg.ff_dim, cfg.channel_layers,
+                                                   cfg.dropout, attn_dropout=cfg.attn_dropout)
+                                if cfg.channel_layers else None)
+        self.head = nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(P * E, cfg.horizon))
+        self.skip = nn.Linear(cfg.input_len, cfg.horizon) if cfg.linear_skip else None
+        self.register_buffer("spread", patch_to_steps(cfg), persistent=False)
+
+    @torch.no_grad()
+    def fit_skip(self, batches: Iterable[dict[str, Tensor]]) -> None:
+        """Set the linear skip to the ridge least-squares map from normalised history to
+        normalised future of the target channels, and zero the attention path's head.
+
+        Args:
+            batches: training windows, dicts with x (B, L, C) and y (B, H, C_out).
+        """
+        if self.skip is None:
+            raise ValueError("fit_skip needs linear_skip=True")
+        L = self.cfg.input_len
+        gram = torch.zeros(L + 1, L + 1, dtype=torch.float64)
+        cross = torch.zeros(L + 1, self.cfg.horizon, dtype=torch.float64)
+        for batch in batches:
+            x, y = batch["x"][..., self.cfg.target_list], batch["y"]
+            mean, std = torch.zeros_like(x[:, :1]), torch.ones_like(x[:, :1])
+            if self.revin is not None:  # the skip sees (and predicts) normalised values
+                mean, std = self.revin.stats(x)
+            z = ((x - mean) / std).transpose(1, 2).reshape(-1, L)  # (B*C_out, L)
+            u = ((y - mean) / std).transpose(1, 2).reshape(-1, self.cfg.horizon)
+            z = torch.cat([z, torch.ones(len(z), 1)], 1).double()  # bias column
+            gram += z.T @ z
+            cross += z.T @ u.double()
+        gram += self.cfg.ridge * gram.diagonal().mean() * torch.eye(L + 1, dtype=gram.dtype)
+        solution = torch.linalg.solve(gram, cross)  # (L + 1, H)
+        self.skip.weight.copy_(solution[:L].T)
+        self.skip.bias.copy_(solution[L])
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def _patches(self, z: Tensor) -> Tensor:
+        """z: (B, C, L) -> (B, C, P, patch_len)."""
+        z = F.pad(z, (0, self.cfg.stride), mode="replicate")
+        return z.unfold(-1, self.cfg.patch_len, self.cfg.stride)
+
+    def _mix_channels(self, h: Tensor, need_weights: bool) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """h: (B, C, P, E) -> same, after attention across channels at each patch."""
+        if self.channel_encoder is None:
+            return h, ()
+        b, c, p, e = h.shape
+        flat = h.transpose(1, 2).reshape(b * p, c, e)  # (B*P, C, E)
+        out = self.channel_encoder(flat, need_weights=need_weights)
+        return out.hidden.view(b, p, c, e).transpose(1, 2), out.attentions
+
+    def history_attention(self, attentions: tuple[Tensor, ...], batch: int) -> Tensor:
+        """Per-layer (B*C, h, P, P) -> (B, C_out, L): attention received by each history step."""
+        received = torch.stack(attentions).mean(dim=(0, 2)).mean(dim=1)  # (B*C, P)
+        steps = received @ self.spread  # (B*C, L)
+        steps = steps.view(batch, self.cfg.n_channels, self.cfg.input_len)
+        return steps[:, self.cfg.target_list]
+
+    def forward(self, x: Tensor, y: Tensor | None = None,
+                return_attention: bool = False) -> ForecastOutput:
+        """Forecast from history.
+
+        Args:
+            x: (B, L, C) histories (scaled). y: (B, H, C_out) futures, for the loss.
+            return_attention: also return the attention weights (explicit attention path).
+        Returns:
+            ForecastOutput with forecast (B, H, C_out).
+        """
+        b = x.shape[0]
+        if self.revin is not None:
+            x, mean, std = self.revin.normalise(x)
+        z = x.transpose(1, 2)  # (B, C, L)
+        tokens = self.embed(self._patches(z))  # (B, C, P, E)
+        c, p, e = tokens.shape[1:]
+        tokens = self.drop(self.position(tokens.reshape(b * c, p, e)))  # (B*C, P, E)
+        enc = self.encoder(tokens, need_weights=return_attention)
+        h, channel_attn = self._mix_channels(enc.hidden.view(b, c, p, e), return_attention)
+        out = self.head(h.flatten(2))  # (B, C, H)
+        if self.skip is not None:
+            out = out + self.skip(z)
+        out = out.transpose(1, 2)  # (B, H, C)
+        if self.revin is not None:
+            out = self.revin.denormalise(out, mean, std)
+        forecast = out[..., self.cfg.target_list]
+        history = self.history_attention(enc.attentions, b) if return_attention else None
+        return ForecastOutput(forecast, forecast_loss(forecast, y), enc.attentions,
+                              channel_attn, history)

@@ -1,0 +1,83 @@
+"""Guided alignment: word alignments of the training data supervise cross-attention heads.
+
+As fairseq's ``transformer_align`` (Garg et al. 2019) and OpenNMT-py's ``lambda_align``: the
+chosen heads of one decoder layer are averaged into A (B, T, S), each target row with gold
+links gets a target distribution G (uniform over the source sub-words its word is linked to),
+and the loss is the cross-entropy -sum_s G[t, s] log A[t, s], averaged over those rows.
+
+Shape legend: B batch, H heads, T target length, S source length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import torch
+from torch import Tensor
+
+from attnpred.config import check
+
+Link = tuple[int, int]
+
+
+@dataclass
+class GuidedAlignmentConfig:
+    """Which cross-attention is supervised by gold alignments, and how strongly."""
+
+    weight: float = 0.0
+    """lambda: weight of the alignment loss beside the translation loss (0: off)."""
+    layer: int = -2
+    """Decoder layer whose cross-attention is supervised (negative counts from the top;
+    fairseq supervises the penultimate layer)."""
+    heads: tuple[int, ...] = (0,)
+    """Supervised heads of that layer, averaged (empty: all heads; fairseq uses one)."""
+
+    def __post_init__(self) -> None:
+        check(self.weight >= 0, "weight", "must be >= 0")
+        check(len(set(self.heads)) == len(self.heads), "heads", "must not repeat")
+
+
+def alignment_targets(links: Iterable[Link], src_words: Sequence[int],
+                      tgt_words: Sequence[int], src_len: int, tgt_len: int) -> Tensor:
+    """Gold distribution over source sub-words for every target row.
+
+    Args:
+        links: word links (i source word, j target word), 0-indexed.
+        src_words: whitespace-word index of each source sub-word (-1 for specials).
+        tgt_words: whitespace-word index of each target sub-word, in ``tgt_out`` order
+            (rows beyond it, such as </s>, get no links).
+        src_len, tgt_len: padded sizes S and T of the result.
+    Returns:
+        (T, S) float tensor; row t sums to 1 when target sub-word t has links, else 0.
+    """
+    by_tgt: dict[int, set[int]] = {}
+    for i, j in links:
+        by_tgt.setdefault(j, set()).add(i)
+    src_pos: dict[int, list[int]] = {}
+    for s, w in enumerate(src_words[:src_len]):
+        if w >= 0:
+            src_pos.setdefault(w, []).append(s)
+    out = torch.zeros(tgt_len, src_len)
+    for t, w in enumerate(tgt_words[:tgt_len]):
+        for i in by_tgt.get(w, ()):
+            out[t, src_pos.get(i, [])] = 1.0
+    return out / out.sum(-1, keepdim=True).clamp_min(1.0)
+
+
+def guided_alignment_loss(cross: Tensor, gold: Tensor, heads: Sequence[int] = ()) -> Tensor:
+    """Cross-entropy between gold alignment rows and the averaged chosen heads.
+
+    Args:
+        cross: (B, H, T, S) cross-attention weights of the supervised layer.
+        gold: (B, T, S) gold rows from ``alignment_targets`` (all-zero rows are skipped).
+        heads: head indices to average (empty: all).
+    Returns:
+        Scalar loss (0 when no row has a gold link).
+    """
+    attn = cross[:, list(heads)] if heads else cross
+    attn = attn.mean(1)  # (B, T, S)
+    rows = gold.sum(-1) > 0  # (B, T)
+    if not rows.any():
+        return attn.sum() * 0.0
+    ce = -(gold * torch.log(attn.clamp_min(1e-9))).sum(-1)  # (B, T)
+    return ce[rows].mean()

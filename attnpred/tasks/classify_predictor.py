@@ -1,0 +1,161 @@
+"""``ClassifierPredictor``: labels, probabilities and per-word attention for new texts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from attnpred.data.encoding import Encoded, encode_texts, word_attention
+from attnpred.data.labels import LabelVocab
+from attnpred.errors import AttnpredError
+from attnpred.models.classifier import ClassifierOutput
+from attnpred.tasks.classify_data import EncodedSet, eval_batches
+from attnpred.training.checkpoint import load_weights
+from attnpred.training.trainer import move
+
+ATTENTION_SOURCES = ("auto", "pooling", "cls", "supervised")
+
+
+@dataclass
+class Prediction:
+    """One text's prediction.
+
+    Attributes:
+        text: the input.
+        label: the most probable class.
+        probabilities: class -> probability.
+        words: whitespace words of the text.
+        word_attention: attention per word (sub-words summed, renormalised over the words
+            that fit in max_len), or None unless asked for.
+        attention_source: which attention it is ('pooling', 'cls': last layer's CLS row
+            averaged over heads, or 'supervised': the attention trained on rationales).
+    """
+
+    text: str
+    label: str
+    probabilities: dict[str, float]
+    words: list[str] = field(default_factory=list)
+    word_attention: list[float] | None = None
+    attention_source: str | None = None
+
+    def top_words(self, k: int = 5) -> list[tuple[str, float]]:
+        """The k most-attended words with their weights."""
+        if self.word_attention is None:
+            return []
+        pairs = sorted(zip(self.words, self.word_attention), key=lambda p: -p[1])
+        return pairs[:k]
+
+
+def token_attention(out: ClassifierOutput, source: str) -> tuple[Tensor, str]:
+    """(B, T) attention used for explanation: the pooling head's, or the last layer's CLS row."""
+    if source in ("auto", "pooling") and out.pooling_attention is not None:
+        return out.pooling_attention, "pooling"
+    if source == "pooling":
+        raise AttnpredError("this model has no pooling attention (trained with pooling "
+                            "'cls' or 'mean'); use attention 'cls'", field="attention")
+    return out.attentions[-1][:, :, 0, :].mean(1), "cls"  # (B, H, T, T) -> (B, T)
+
+
+def to_words(tok_att: Tensor, enc: Encoded) -> list[float]:
+    w = word_attention(tok_att[: len(enc.input_ids)].tolist(), enc.word_ids, len(enc.words))
+    total = sum(w)
+    return [x / total for x in w] if total > 0 else w
+
+
+class ClassifierPredictor:
+    """A trained classifier with its tokenizer and labels; build with ``load(run_dir)``."""
+
+    def __init__(self, model: nn.Module, tokenizer, labels: LabelVocab, config,
+                 device: str = "cpu") -> None:
+        self.model, self.tokenizer, self.labels, self.config = model, tokenizer, labels, config
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> "ClassifierPredictor":
+        from attnpred.data.encoding import load_tokenizer
+        from attnpred.tasks.classify import build_model, load_run_config
+        run_dir = Path(run_dir)
+        weights = run_dir / "model.safetensors"
+        if not weights.exists():
+            raise AttnpredError("no model.safetensors: training did not finish", file=run_dir)
+        cfg = load_run_config(run_dir)
+        model = build_model(cfg, run_dir)
+        load_weights(model, weights)
+        return cls(model, load_tokenizer(run_dir / "tokenizer"),
+                   LabelVocab.load(run_dir / "labels.json"), cfg, device)
+
+    @property
+    def has_pooling_attention(self) -> bool:
+        head = getattr(self.model, "head", None)
+        return getattr(head, "pool", None) is not None
+
+    @property
+    def supervision(self):
+        """The run's attention supervision config when it was trained with one, else None."""
+        sup = getattr(self.config, "supervision", None)
+        return sup if sup is not None and sup.active else None
+
+    def _source(self, attention: str) -> str:
+        """'auto' means the supervised attention for a run trained on rationales."""
+        if attention == "supervised" and self.supervision is None:
+            raise AttnpredError("this run was not trained with attention supervision",
+                                field="attention")
+        return "supervised" if attention == "auto" and self.supervision else attention
+
+    @torch.no_grad()
+    def predict(self, texts: Sequence[str], return_attention: bool = False,
+                attention: str = "auto", batch_size: int | None = None) -> list[Prediction]:
+        """Classify ``texts``; with ``return_attention`` add per-word attention.
+
+        Args:
+            texts: raw strings.
+            return_attention: add ``words`` and ``word_attention`` to each prediction.
+            attention: 'auto' (the supervised attention of a run trained on rationales, else
+                the pooling head's when the model has one, else 'cls'), 'pooling', 'cls'
+                (last layer's CLS row averaged over heads) or 'supervised'.
+            batch_size: defaults to the run's eval batch size.
+        Returns:
+            One Prediction per text, in order.
+        """
+        if attention not in ATTENTION_SOURCES:
+            raise AttnpredError(f"unknown attention source {attention!r}; expected one of "
+                                f"{ATTENTION_SOURCES}", field="attention")
+        if isinstance(texts, str):
+            texts = [texts]
+        encoded = encode_texts(self.tokenizer, list(texts), self.config.max_len)
+        data = EncodedSet(encoded, [-1] * len(encoded), [])
+        attention = self._source(attention)
+        if attention == "supervised":
+            need = return_attention and self.supervision.target == "cls"
+        else:
+            need = return_attention and not (attention != "cls" and self.has_pooling_attention)
+        results: list[Prediction | None] = [None] * len(texts)
+        for batch in eval_batches(data, batch_size or self.config.eval_batch_size,
+                                  self.tokenizer.pad_token_id):
+            batch = move(batch, self.device)
+            out = self.model(batch["input_ids"], batch["attention_mask"], need_weights=need)
+            probs = torch.softmax(out.logits.float(), -1).cpu()
+            att, src = (self._attention(out, attention) if return_attention
+                        else (None, None))
+            for row, i in enumerate(batch["index"].tolist()):
+                results[i] = self._prediction(texts[i], probs[row], encoded[i],
+                                              None if att is None else att[row].cpu(), src)
+        return results  # type: ignore[return-value]
+
+    def _attention(self, out: ClassifierOutput, source: str) -> tuple[Tensor, str]:
+        if source == "supervised":
+            from attnpred.supervision.losses import select_attention
+            return select_attention(out, self.supervision), "supervised"
+        return token_attention(out, source)
+
+    def _prediction(self, text: str, probs: Tensor, enc: Encoded, att: Tensor | None,
+                    source: str | None) -> Prediction:
+        p = {lab: float(probs[j]) for j, lab in enumerate(self.labels.labels)}
+        label = self.labels.decode(int(probs.argmax()))
+        if att is None:
+            return Prediction(text, label, p, enc.words)
+        return Prediction(text, label, p, enc.words, to_words(att, enc), source)

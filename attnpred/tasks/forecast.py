@@ -1,0 +1,361 @@
+"""Forecasting task: train a forecaster into a run directory, load it back, predict past the end.
+
+A run directory holds ``config.json`` (task "forecast", data/model/trainer configs),
+``model.safetensors``, ``scaler.json`` (fitted on the training rows), ``metrics.json`` (validation
+and test metrics beside the naive baselines) and the trainer's logs.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from attnpred.config import check, config_to_dict, load_config, save_config
+from attnpred.data.timeseries import (EpochBatches, Scaler, Series, TimeSeriesConfig, Windows,
+                                      channel_indices, future_dates, read_series, split_borders)
+from attnpred.errors import AttnpredError
+from attnpred.evaluation.forecast import evaluate_forecaster
+from attnpred.io import atomic_write_text
+from attnpred.models.forecast_baselines import BASELINES, TRAINABLE, BaselineConfig
+from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
+from attnpred.training.checkpoint import load_weights, save_weights, seed_everything
+from attnpred.training.trainer import Trainer, TrainerConfig
+
+MODELS = ("attnpred", *BASELINES)
+NAIVE = ("repeat", "seasonal-naive")
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def _trainer_defaults() -> TrainerConfig:
+    return TrainerConfig(epochs=10, lr=5e-4, metric="mse", mode="min", patience=3,
+                         schedule="cosine", weight_decay=0.01, progress=False,
+                         tensorboard=False)
+
+
+@dataclass
+class ForecastRunConfig:
+    """Everything a forecasting run needs; saved as the run's config.json."""
+
+    task: str = "forecast"
+    """Always 'forecast' (read by attnpred.load)."""
+    model: str = "attnpred"
+    """attnpred (the attention forecaster), linear, repeat or seasonal-naive."""
+    data: TimeSeriesConfig = field(default_factory=TimeSeriesConfig)
+    """The series, targets, look-back, horizon and split."""
+    forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
+    """Attention forecaster settings (shape fields are filled in from the data)."""
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    """Baseline settings (seasonal period, trend kernel)."""
+    trainer: TrainerConfig = field(default_factory=_trainer_defaults)
+    """Optimisation; the validation MSE picks the best epoch."""
+    batch_size: int = 128
+    """Training windows per batch."""
+    windows_per_epoch: int = 0
+    """Training windows drawn (without replacement) per epoch; 0: all of them."""
+    eval_batch_size: int = 256
+    """Windows per batch when evaluating and predicting."""
+
+    def __post_init__(self) -> None:
+        check(self.task == "forecast", "task", "must be 'forecast'")
+        check(self.model in MODELS, "model", f"must be one of {MODELS}")
+        check(self.batch_size >= 1 and self.eval_batch_size >= 1, "batch_size", "must be >= 1")
+        check(self.windows_per_epoch >= 0, "windows_per_epoch", "must be >= 0")
+
+
+# ---- data and models ------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    """A series read, split, scaled and cut into windows for one run config."""
+
+    series: Series
+    scaler: Scaler
+    inputs: list[int]
+    outputs: list[int]
+    windows: dict[str, Windows]
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.series.columns[i] for i in self.outputs]
+
+
+def prepare(data: TimeSeriesConfig, series: Series | None = None,
+            scaler: Scaler | None = None) -> Prepared:
+    """Read (unless given), split, scale (fitting on train rows unless given) and window."""
+    series = series or read_series(data.path, data.date_column, data.columns)
+    inputs, outputs = channel_indices(series.columns, data.features, data.target)
+    borders = split_borders(len(series), data)
+    scaler = scaler or Scaler.fit(series.values[: borders["train"][1]])
+    values = scaler.transform(series.values)
+    windows = {name: Windows(values, a, b, data.input_len, data.horizon, inputs, outputs)
+               for name, (a, b) in borders.items()}
+    return Prepared(series, scaler, inputs, outputs, windows)
+
+
+def with_shapes(cfg: ForecastRunConfig, columns: list[str]) -> ForecastRunConfig:
+    """Fill the model configs' shape fields (and the resolved channel names) from the data."""
+    inputs, outputs = channel_indices(columns, cfg.data.features, cfg.data.target)
+    targets = tuple(inputs.index(o) for o in outputs) if len(outputs) < len(inputs) else ()
+    shape = dict(input_len=cfg.data.input_len, horizon=cfg.data.horizon,
+                 n_channels=len(inputs), targets=targets)
+    return replace(cfg, data=replace(cfg.data, columns=tuple(columns)),
+                   forecaster=replace(cfg.forecaster, **shape),
+                   baseline=replace(cfg.baseline, **shape))
+
+
+def build_model(cfg: ForecastRunConfig) -> nn.Module:
+    """The forecaster named by ``cfg.model`` (shape fields must be filled in)."""
+    if cfg.model == "attnpred":
+        return PatchForecaster(cfg.forecaster)
+    return BASELINES[cfg.model](cfg.baseline)
+
+
+def is_trainable(cfg: ForecastRunConfig) -> bool:
+    return cfg.model == "attnpred" or cfg.model in TRAINABLE
+
+
+def naive_metrics(cfg: ForecastRunConfig, prep: Prepared, split: str) -> dict[str, Any]:
+    """Test (or validation) metrics of Repeat and seasonal naive on the same windows."""
+    out = {}
+    for name in NAIVE:
+        if name == "seasonal-naive" and cfg.baseline.period > cfg.data.input_len:
+            continue
+        model = BASELINES[name](cfg.baseline)
+        out[name] = evaluate_forecaster(model, prep.windows[split], prep.scaler,
+                                        prep.target_names, cfg.eval_batch_size)
+    return out
+
+
+# ---- training -------------------------------------------------------------------------------
+def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any]:
+    """Train (or, for repeat / seasonal-naive, just set up) a forecaster into ``run_dir``.
+
+    Returns:
+        The metrics written to ``run_dir/metrics.json``: ``val`` and ``test`` of the model
+        (every window; both scales; per channel), ``baselines`` (Repeat and seasonal naive on
+        the test windows), ``seconds`` of training.
+    """
+    run_dir = Path(run_dir)
+    prep = prepare(cfg.data)
+    cfg = with_shapes(cfg, prep.series.columns)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.json")
+    atomic_write_text(run_dir / "scaler.json", json.dumps(prep.scaler.to_dict()) + "\n")
+    seed_everything(cfg.trainer.seed)
+    model = build_model(cfg)
+    started = time.time()
+    if is_trainable(cfg):
+        _fit(model, cfg, prep, run_dir)
+    else:
+        save_weights(model, run_dir / "model.safetensors")
+    seconds = time.time() - started
+    metrics = {split: evaluate_forecaster(model, prep.windows[split], prep.scaler,
+                                          prep.target_names, cfg.eval_batch_size)
+               for split in ("val", "test")}
+    metrics |= {"baselines": naive_metrics(cfg, prep, "test"), "seconds": round(seconds, 2)}
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path) -> None:
+    train, val = prep.windows["train"], prep.windows["val"]
+    if isinstance(model, PatchForecaster) and cfg.forecaster.linear_skip \
+            and cfg.forecaster.skip_lstsq:
+        model.fit_skip(train.batches(1024))
+
+    def source(epoch: int) -> EpochBatches:
+        return EpochBatches(train, cfg.batch_size, epoch, cfg.trainer.seed,
+                            cfg.windows_per_epoch)
+
+    def evaluate(m: nn.Module) -> dict[str, float]:
+        res = evaluate_forecaster(m, val, prep.scaler, prep.target_names, cfg.eval_batch_size)
+        return {"mse": res["mse"], "mae": res["mae"]}
+
+    Trainer(model, cfg.trainer, run_dir, evaluate=evaluate).fit(source)
+
+
+# ---- prediction -----------------------------------------------------------------------------
+@dataclass
+class Forecast:
+    """A forecast of the H rows after a history, on the original scale.
+
+    Attributes:
+        dates: (H,) the forecast timestamps.
+        values: (H, C_out) forecasts. columns: the C_out target names.
+        history_dates: (L,) timestamps of the history the model saw.
+        history: (L, C_out) the history of the target channels.
+        attention: (C_out, L) attention over the history (rows sum to 1), or None.
+        truth: (H, C_out) observed values where the series has them (NaN elsewhere), or None.
+    """
+
+    dates: pd.DatetimeIndex
+    values: np.ndarray
+    columns: list[str]
+    history_dates: pd.DatetimeIndex
+    history: np.ndarray
+    attention: np.ndarray | None = None
+    truth: np.ndarray | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The forecast as a table: a date column and one column per target."""
+        frame = pd.DataFrame(self.values, columns=self.columns)
+        frame.insert(0, "date", self.dates)
+        return frame
+
+    def attention_frame(self) -> pd.DataFrame:
+        """The attention over the history: a date column and one column per target."""
+        if self.attention is None:
+            raise AttnpredError("this forecast was made without attention")
+        frame = pd.DataFrame(self.attention.T, columns=self.columns)
+        frame.insert(0, "date", self.history_dates)
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates as ISO strings, forecasts and attention per target."""
+        out: dict[str, Any] = {
+            "dates": [d.isoformat() for d in self.dates],
+            "forecast": {c: self.values[:, i].tolist() for i, c in enumerate(self.columns)}}
+        if self.attention is not None:
+            out["history_dates"] = [d.isoformat() for d in self.history_dates]
+            out["attention"] = {c: self.attention[i].tolist()
+                                for i, c in enumerate(self.columns)}
+        return out
+
+
+class ForecastPredictor:
+    """A trained forecaster with its scaler; forecasts from any series with the same channels.
+
+    Use ``attnpred.load(run_dir)`` (or ``ForecastPredictor.load``) to get one.
+    """
+
+    def __init__(self, cfg: ForecastRunConfig, model: nn.Module, scaler: Scaler,
+                 device: str = "cpu") -> None:
+        self.cfg, self.model, self.scaler = cfg, model.to(device).eval(), scaler
+        self.device = torch.device(device)
+        self.inputs, self.outputs = channel_indices(list(cfg.data.columns), cfg.data.features,
+                                                    cfg.data.target)
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> "ForecastPredictor":
+        """Load a run directory written by ``train_forecast``."""
+        run_dir = Path(run_dir)
+        cfg = load_config(ForecastRunConfig, run_dir / "config.json")
+        model = build_model(cfg)
+        weights = run_dir / "model.safetensors"
+        if not weights.is_file():
+            raise AttnpredError("no model.safetensors in the run directory", file=run_dir)
+        load_weights(model, weights)
+        scaler = Scaler.from_dict(json.loads((run_dir / "scaler.json").read_text()))
+        return cls(cfg, model, scaler, device)
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.cfg.data.columns[i] for i in self.outputs]
+
+    def read(self, path: str | Path) -> Series:
+        """Read a series with this run's date column and channels."""
+        return read_series(path, self.cfg.data.date_column, self.cfg.data.columns)
+
+    @torch.no_grad()
+    def predict(self, series: Series | str | Path, end: int | None = None,
+                return_attention: bool = True) -> Forecast:
+        """Forecast the H rows after row ``end`` (default: after the last row).
+
+        Args:
+            series: a Series or a CSV/Parquet path with the run's date column and channels.
+            end: the history is rows [end - L, end); rows from ``end`` on, where present, are
+                returned as ``truth``.
+            return_attention: also return the attention over the history.
+        Raises:
+            AttnpredError: fewer than L rows of history.
+        """
+        series = series if isinstance(series, Series) else self.read(series)
+        L, H = self.cfg.data.input_len, self.cfg.data.horizon
+        end = len(series) if end is None else end
+        if not L <= end <= len(series):
+            raise AttnpredError(f"need {L} rows of history before row {end}; the series has "
+                                f"{len(series)} rows", field="input_len")
+        x = self.scaler.transform(series.values[end - L: end])[:, self.inputs]
+        x = torch.as_tensor(x, dtype=torch.float32, device=self.device)[None]  # (1, L, C_in)
+        out = self.model(x=x, return_attention=return_attention)
+        values = self.scaler.inverse(out.forecast[0].cpu().double().numpy(), self.outputs)
+        attn = out.history_attention
+        known = series.values[end: end + H][:, self.outputs]
+        truth = None
+        if len(known):
+            truth = np.full((H, len(self.outputs)), np.nan)
+            truth[: len(known)] = known
+        dates = series.dates[end: end + H] if end + H <= len(series) else \
+            future_dates(series.dates[:end], H)
+        return Forecast(dates, values, self.target_names, series.dates[end - L: end],
+                        series.values[end - L: end][:, self.outputs],
+                        None if attn is None else attn[0].cpu().numpy(), truth)
+
+    def evaluate(self, path: str | Path | None = None, split: str = "test",
+                 baselines: bool = True) -> dict[str, Any]:
+        """Metrics on every window of ``split`` of ``path`` (default: the training file), with
+        the training scaler, beside Repeat and seasonal naive."""
+        data = replace(self.cfg.data, path=str(path or self.cfg.data.path))
+        if split not in ("train", "val", "test"):
+            raise AttnpredError(f"unknown split {split!r}; expected train, val or test",
+                                field="split")
+        prep = prepare(data, scaler=self.scaler)
+        out = {"model": self.cfg.model, split: evaluate_forecaster(
+            self.model, prep.windows[split], self.scaler, prep.target_names,
+            self.cfg.eval_batch_size)}
+        if baselines:
+            out["baselines"] = naive_metrics(self.cfg, prep, split)
+        return out
+
+    def window_end(self, path: str | Path | None, split: str, window: int) -> tuple[Series, int]:
+        """The series and the history end row of window ``window`` of ``split``."""
+        series = self.read(path or self.cfg.data.path)
+        start, stop = split_borders(len(series), self.cfg.data)[split]
+        count = stop - start - self.cfg.data.input_len - self.cfg.data.horizon + 1
+        if not 0 <= window < count:
+            raise AttnpredError(f"window {window} out of range; {split} has {count} windows",
+                                field="window")
+        return series, start + window + self.cfg.data.input_len
+
+
+# ---- demo -----------------------------------------------------------------------------------
+def demo_config(data_path: str | Path, quick: bool = True) -> ForecastRunConfig:
+    """ETTh1, all channels, L=336, H=96; quick: a few short epochs on subsampled windows."""
+    trainer = replace(_trainer_defaults(), epochs=3 if quick else 10, lr=1e-3 if quick else 5e-4,
+                      patience=0 if quick else 3)
+    return ForecastRunConfig(
+        data=TimeSeriesConfig(path=str(data_path), split="ett-hour", input_len=336, horizon=96),
+        trainer=trainer, windows_per_epoch=1536 if quick else 0)
+
+
+def forecast_demo(out_dir: str | Path, quick: bool = True) -> dict[str, Any]:
+    """Train on the bundled ETTh1, score every test window beside Repeat and seasonal naive,
+    forecast the 96 hours after the last row and draw the attention overlay.
+
+    Returns:
+        {"run_dir", "test": model metrics, "baselines": {...}, "forecast_csv", "plot",
+         "seconds", "note"}.
+    """
+    from attnpred.explain.ts_plot import plot_forecast
+    out_dir = Path(out_dir)
+    data = RESOURCES / "ett" / "ETTh1.csv"
+    started = time.time()
+    metrics = train_forecast(demo_config(data, quick), out_dir / "forecast_run")
+    predictor = ForecastPredictor.load(out_dir / "forecast_run")
+    forecast = predictor.predict(data)
+    csv_path, png_path = out_dir / "forecast_ett_next96h.csv", out_dir / "forecast_ett_OT.png"
+    atomic_write_text(csv_path, forecast.to_frame().to_csv(index=False))
+    plot_forecast(forecast, "OT", png_path)
+    test = {k: metrics["test"][k] for k in ("mse", "mae", "mse_original", "mae_original")}
+    return {"run_dir": str(out_dir / "forecast_run"), "test": test,
+            "baselines": {n: {k: m[k] for k in test} for n, m in metrics["baselines"].items()},
+            "forecast_csv": str(csv_path), "plot": str(png_path),
+            "seconds": round(time.time() - started, 1),
+            "note": "ETTh1 (Zhou et al., AAAI 2021; CC BY-ND 4.0), all 7 channels, L=336, "
+                    "H=96, every test window; MSE/MAE on standardised values."}

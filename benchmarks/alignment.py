@@ -1,0 +1,197 @@
+"""Word alignment (AER) on the En-Fr Hansards gold set: attention, guided attention, eflomal.
+
+    python benchmarks/alignment.py --quick     # small CPU Transformers (tens of minutes)
+    python benchmarks/alignment.py --full --device cuda
+
+Protocol (BENCHMARKS.md section 5): every aligner sees the same bitext, Multi30k En-Fr train
+(29,000 pairs) plus the 447 gold-set pairs (their text, never their gold links). Multi30k is
+lowercased and tokenised in the gold set's style (punctuation split, French elisions expanded:
+l' -> le, d' -> de, ...); the gold pairs are only lowercased, so their word indices are kept.
+- eflomal: both directions, grow-diag-final-and.
+- attention: Transformers En->Fr and Fr->En trained without alignment supervision; links by
+  argmax of layer -2's cross-attention averaged over heads, sub-words merged, both directions
+  symmetrised with grow-diag-final-and.
+- guided: the same Transformers, with head 0 of decoder layer -2 supervised by the eflomal
+  alignments of the training bitext (fairseq transformer_align / OpenNMT lambda_align); links
+  from that head.
+Also Multi30k En->Fr test2016 BLEU of the attention and guided En->Fr models (same
+preprocessing on both sides, sacreBLEU 13a), beside copy. Writes benchmarks/results/alignment.json.
+The extraction settings are fixed in advance: there is no validation gold to tune them on.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from common import ROOT, record, require_data, write_results  # noqa: E402  (sets sys.path)
+
+import torch  # noqa: E402
+
+from attnpred.alignment import AlignConfig, alignment_scores, symmetrize  # noqa: E402
+from attnpred.alignment.eflomal import eflomal_directional  # noqa: E402
+from attnpred.config import config_from_dict  # noqa: E402
+from attnpred.data.alignment import read_gold, write_pharaoh  # noqa: E402
+from attnpred.data.parallel import read_bitext, read_lines  # noqa: E402
+from attnpred.evaluation.generation import bleu  # noqa: E402
+from attnpred.tasks.seq2seq import Seq2SeqRunConfig, train_seq2seq  # noqa: E402
+
+RUNS = ROOT / "benchmarks" / "runs" / "alignment"
+PROFILES = {
+    "quick": {"data": {"vocab_size": 4000, "max_tokens": 4096, "max_len": 64},
+              "transformer": {"dim": 128, "heads": 4, "ff_dim": 512, "encoder_layers": 2,
+                              "decoder_layers": 2, "dropout": 0.1},
+              "trainer": {"epochs": 4, "lr": 1e-3, "warmup_ratio": 0.05}},
+    "full": {"data": {"vocab_size": 10000, "max_tokens": 8192, "max_len": 128},
+             "transformer": {"dim": 512, "heads": 8, "ff_dim": 2048, "encoder_layers": 6,
+                             "decoder_layers": 6, "dropout": 0.3},
+             "trainer": {"epochs": 50, "lr": 7e-4, "warmup_ratio": 0.04, "patience": 8,
+                         "amp": True}},
+}
+GUIDE = {"weight": 0.05, "layer": -2, "heads": [0]}  # fairseq alignment_lambda and OpenNMT lambda_align default
+PUBLISHED_HANSARDS = {"giza++": 5.9, "eflomal": 8.2, "fast_align": 10.5, "awesome-align": 4.1}
+ELISION = re.compile(r"\b(l|d|j|c|n|qu|s|m|t)'", flags=re.I)
+EXPAND = {"l": "le", "d": "de", "j": "je", "c": "ce", "n": "ne", "qu": "que", "s": "se",
+          "m": "me", "t": "te"}
+
+
+def gold_style(text: str, french: bool) -> str:
+    """Lowercase and tokenise like the lilt/awesome-align Hansards files."""
+    text = text.lower()
+    if french:
+        text = ELISION.sub(lambda m: EXPAND[m.group(1)] + " ", text)
+    text = re.sub(r"([.,!?;:()\"«»])", r" \1 ", text)
+    text = re.sub(r"(?<=\w)-(?=\w)", " - ", text)
+    return " ".join(text.split())
+
+
+def bitext(gold_dir: Path, raw: Path, pairs: int) -> tuple[list[str], list[str], int]:
+    """The shared training bitext (the first ``pairs`` Multi30k pairs, 0: all, then the gold
+    set's pairs); the gold pairs are its last ``n_gold`` lines."""
+    n = pairs or None
+    en = [gold_style(t, False) for t in read_lines(raw / "train.en.gz")[:n]]
+    fr = [gold_style(t, True) for t in read_lines(raw / "train.fr.gz")[:n]]
+    gold_pairs = read_bitext(gold_dir / "enfr.src-tgt")
+    en += [" ".join(p.src.lower().split()) for p in gold_pairs]
+    fr += [" ".join(p.tgt.lower().split()) for p in gold_pairs]
+    return en, fr, len(gold_pairs)
+
+
+def scores(name: str, links: list[set], gold, seconds: float | None, **extra) -> list[dict]:
+    s = alignment_scores(links, gold)
+    return [record("enfr-align", name, "test", m, getattr(s, m), seconds, **extra)
+            for m in ("aer", "precision", "recall")]
+
+
+def train_direction(args, src: Path, tgt: Path, name: str, align: Path | None):
+    cfg = {"arch": "transformer",
+           "data": {"train_src": str(src), "train_tgt": str(tgt), "dev_src": str(src.parent /
+                    f"val.{src.suffix[1:]}"), "dev_tgt": str(tgt.parent / f"val.{tgt.suffix[1:]}")},
+           "decoding": {"beam": 5, "length_penalty": 0.6},
+           "trainer": {"metric": "nll", "mode": "min", "device": args.device, "seed": args.seed,
+                       "progress": False}}
+    prof = PROFILES[args.profile]
+    for section in prof:
+        cfg[section] = {**cfg.get(section, {}), **prof[section]}
+    if align is not None:
+        cfg["data"]["train_align"] = str(align)
+        cfg["transformer"] = {**cfg["transformer"], "guide": GUIDE}
+    run_cfg = config_from_dict(Seq2SeqRunConfig, cfg, source="benchmark")
+    if args.max_steps:
+        run_cfg.trainer.max_steps = args.max_steps
+    t0 = time.time()
+    predictor = train_seq2seq(run_cfg, RUNS / f"{name}-{args.profile}")
+    return predictor, time.time() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", dest="profile", action="store_const", const="quick")
+    group.add_argument("--full", dest="profile", action="store_const", const="full")
+    parser.set_defaults(profile="quick")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--max-steps", type=int, default=0, help="smoke runs: results not kept")
+    parser.add_argument("--models", default="attention,guided", help="comma list")
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="Multi30k pairs in the bitext (default: quick 10000, full all)")
+    parser.add_argument("--directions", choices=("both", "forward"), default=None,
+                        help="train Fr->En too and symmetrise (default: quick forward, full both)")
+    args = parser.parse_args()
+    quick = args.profile == "quick"
+    args.pairs = (10000 if quick else 0) if args.pairs is None else args.pairs
+    args.directions = args.directions or ("forward" if quick else "both")
+    torch.set_num_threads(args.threads)
+    started, records = time.time(), []
+    gold_dir, raw = require_data("word_alignment_gold"), require_data("multi30k", "raw")
+    gold = read_gold(gold_dir / "enfr.gold")
+    en, fr, n_gold = bitext(gold_dir, raw, args.pairs)
+    data = RUNS / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for name, lines in (("train.en", en), ("train.fr", fr)):
+        (data / name).write_text("".join(t + "\n" for t in lines), encoding="utf-8")
+    for lang, french in (("en", False), ("fr", True)):
+        for split, out in (("val", f"val.{lang}"), ("test_2016_flickr", f"test.{lang}")):
+            (data / out).write_text("".join(gold_style(t, french) + "\n" for t in
+                                            read_lines(raw / f"{split}.{lang}.gz")))
+    test_src, test_ref = read_lines(data / "test.en"), read_lines(data / "test.fr")
+    records.append(record("multi30k-en-fr", "copy", "test2016", "bleu", bleu(test_src, [test_ref])))
+
+    # eflomal: both directions on the whole bitext; its symmetrised links also supervise
+    t0 = time.time()
+    fwd, rev = eflomal_directional(en, fr)
+    eflomal_links = [symmetrize(f, r, len(s.split()), len(t.split()))
+                     for f, r, s, t in zip(fwd, rev, en, fr)]
+    eflomal_s = time.time() - t0
+    records += scores("eflomal", eflomal_links[-n_gold:], gold, eflomal_s,
+                      symmetrize="grow-diag-final-and", bitext_pairs=len(en))
+    records += scores("eflomal", fwd[-n_gold:], gold, eflomal_s, direction="en-fr",
+                      bitext_pairs=len(en))
+    write_pharaoh(data / "train.en-fr.align", eflomal_links)
+    write_pharaoh(data / "train.fr-en.align", [{(j, i) for i, j in a} for a in eflomal_links])
+    print(records[-6:], flush=True)
+
+    gold_en, gold_fr = en[-n_gold:], fr[-n_gold:]
+    for model in [m for m in args.models.split(",") if m]:
+        guided = model == "guided"
+        cfg = AlignConfig(layer=-2, heads=(0,) if guided else ())
+        fwd_pred, fwd_s = train_direction(args, data / "train.en", data / "train.fr",
+                                          f"{model}-en-fr",
+                                          data / "train.en-fr.align" if guided else None)
+        t0 = time.time()
+        a_fwd = fwd_pred.align(gold_en, gold_fr, cfg)
+        extra = dict(profile=args.profile, layer=cfg.layer, heads=list(cfg.heads),
+                     bitext_pairs=len(en))
+        records += scores(model, a_fwd, gold, fwd_s + time.time() - t0, direction="en-fr",
+                          **extra)
+        if args.directions == "both":
+            rev_pred, rev_s = train_direction(args, data / "train.fr", data / "train.en",
+                                              f"{model}-fr-en",
+                                              data / "train.fr-en.align" if guided else None)
+            a_rev = [{(j, i) for i, j in a} for a in rev_pred.align(gold_fr, gold_en, cfg)]
+            sym = [symmetrize(f, r, len(s.split()), len(t.split()))
+                   for f, r, s, t in zip(a_fwd, a_rev, gold_en, gold_fr)]
+            seconds = fwd_s + rev_s + time.time() - t0
+            records += scores(model, sym, gold, seconds, symmetrize="grow-diag-final-and",
+                              **extra)
+            records += scores(model, a_rev, gold, seconds, direction="fr-en", **extra)
+        t1 = time.time()
+        hyps = [t.text for t in fwd_pred.translate(test_src)]
+        records.append(record("multi30k-en-fr", model, "test2016", "bleu",
+                              bleu(hyps, [test_ref]), fwd_s + time.time() - t1,
+                              profile=args.profile, guide=GUIDE if guided else None))
+        print(records[-10:], flush=True)
+    if args.max_steps:
+        print("smoke run (--max-steps): results not written")
+        return
+    path = write_results("alignment", records, started, profile=args.profile,
+                         published_hansards_aer=PUBLISHED_HANSARDS)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

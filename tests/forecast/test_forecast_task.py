@@ -1,0 +1,121 @@
+"""Training, reloading and predicting with a tiny forecasting run."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+import attnpred.api
+from attnpred.data.timeseries import TimeSeriesConfig
+from attnpred.models.forecaster import ForecasterConfig
+from attnpred.tasks.forecast import ForecastPredictor, ForecastRunConfig, train_forecast
+from attnpred.training.trainer import TrainerConfig
+
+
+def tiny_config(path, **data) -> ForecastRunConfig:
+    return ForecastRunConfig(
+        data=TimeSeriesConfig(path=str(path), input_len=48, horizon=12, **data),
+        forecaster=ForecasterConfig(patch_len=8, stride=8, d_model=16, heads=2, ff_dim=32,
+                                    layers=1, dropout=0.0),
+        trainer=TrainerConfig(epochs=12, lr=3e-3, metric="mse", mode="min", progress=False,
+                              tensorboard=False, warmup_ratio=0.0, schedule="constant"),
+        batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, make_frame):
+    root = tmp_path_factory.mktemp("fc")
+    path = root / "s.csv"
+    make_frame().to_csv(path, index=False)
+    metrics = train_forecast(tiny_config(path), root / "run")
+    return path, root / "run", metrics
+
+
+def test_run_directory_and_metrics(trained):
+    path, run, metrics = trained
+    for name in ("config.json", "model.safetensors", "scaler.json", "metrics.json"):
+        assert (run / name).is_file()
+    assert json.loads((run / "config.json").read_text())["task"] == "forecast"
+    test = metrics["test"]
+    assert test["windows"] == 300 - int(300 * 0.7) - (300 - int(300 * 0.7) - int(300 * 0.2)) \
+        - 12 + 1
+    assert set(test["per_channel"]) == {"a", "b", "OT"}
+    # the periodic series is learnable: far better than repeating the last value
+    assert test["mse"] < 0.5 * metrics["baselines"]["repeat"]["mse"]
+
+
+def test_reload_predicts_the_same(trained):
+    path, run, metrics = trained
+    predictor = attnpred.api.load(run)
+    assert isinstance(predictor, ForecastPredictor)
+    again = predictor.evaluate(path)
+    assert again["test"]["mse"] == pytest.approx(metrics["test"]["mse"], rel=1e-6)
+    a, b = predictor.predict(path, end=250), ForecastPredictor.load(run).predict(path, end=250)
+    np.testing.assert_allclose(a.values, b.values)
+
+
+def test_metrics_match_sklearn_on_both_scales(trained):
+    path, run, metrics = trained
+    predictor = ForecastPredictor.load(run)
+    series = predictor.read(path)
+    start = int(300 * 0.8)  # first test row (ratio split)
+    preds, truths = [], []
+    for end in range(start, 300 - 12 + 1):
+        f = predictor.predict(series, end=end, return_attention=False)
+        preds.append(f.values)
+        truths.append(f.truth)
+    pred, true = np.concatenate(preds), np.concatenate(truths)
+    assert metrics["test"]["mse_original"] == pytest.approx(mean_squared_error(true, pred),
+                                                            rel=1e-4)
+    assert metrics["test"]["mae_original"] == pytest.approx(mean_absolute_error(true, pred),
+                                                            rel=1e-4)
+    std = predictor.scaler.std
+    assert metrics["test"]["mse"] == pytest.approx(mean_squared_error(true / std, pred / std),
+                                                   rel=1e-4)
+
+
+def test_predict_past_the_end_with_dates_and_attention(trained):
+    path, run, _ = trained
+    f = ForecastPredictor.load(run).predict(path)
+    last = pd.read_csv(path)["date"].iloc[-1]
+    assert f.dates[0] == pd.Timestamp(last) + pd.Timedelta(hours=1) and len(f.dates) == 12
+    assert f.values.shape == (12, 3) and f.truth is None
+    assert f.attention.shape == (3, 48)
+    np.testing.assert_allclose(f.attention.sum(1), 1.0, rtol=1e-5)
+    assert f.history_dates[-1] == pd.Timestamp(last)
+    assert list(f.to_frame().columns) == ["date", "a", "b", "OT"]
+    assert len(f.to_dict()["attention"]["OT"]) == 48
+
+
+def test_predict_needs_a_full_history(trained):
+    from attnpred.errors import AttnpredError
+    path, run, _ = trained
+    with pytest.raises(AttnpredError, match="need 48 rows"):
+        ForecastPredictor.load(run).predict(path, end=20)
+
+
+def test_single_target_daily_series(tmp_path, make_frame):
+    path = tmp_path / "daily.csv"
+    make_frame(200, freq="D").to_csv(path, index=False)
+    cfg = tiny_config(path, features="S", target="OT")
+    cfg.trainer.epochs = 1
+    metrics = train_forecast(cfg, tmp_path / "run")
+    assert list(metrics["test"]["per_channel"]) == ["OT"]
+    f = ForecastPredictor.load(tmp_path / "run").predict(path)
+    assert f.values.shape == (12, 1) and f.columns == ["OT"]
+    assert f.dates[0] - f.history_dates[-1] == pd.Timedelta(days=1)
+
+
+@pytest.mark.parametrize("model", ["repeat", "seasonal-naive", "linear"])
+def test_baselines_train_and_load(tmp_path, model, make_frame):
+    path = tmp_path / "s.csv"
+    make_frame().to_csv(path, index=False)
+    cfg = tiny_config(path)
+    cfg.model, cfg.trainer.epochs = model, 1
+    metrics = train_forecast(cfg, tmp_path / "run")
+    f = ForecastPredictor.load(tmp_path / "run").predict(path, return_attention=False)
+    assert f.values.shape == (12, 3) and f.attention is None
+    if model == "repeat":
+        assert metrics["test"]["mse"] == pytest.approx(metrics["baselines"]["repeat"]["mse"])

@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from attnpred.errors import ConfigError
+from attnpred.models.forecaster import ForecasterConfig, PatchForecaster, patch_to_steps
+
+
+def tiny(**kw) -> ForecasterConfig:
+    base = dict(input_len=32, horizon=8, n_channels=3, patch_len=8, stride=4, d_model=8,
+                heads=2, ff_dim=16, layers=2, dropout=0.0)
+    return ForecasterConfig(**(base | kw))
+
+
+def test_shapes_and_attention_rows_sum_to_one():
+    cfg = tiny()
+    model = PatchForecaster(cfg).eval()
+    x = torch.randn(5, 32, 3)
+    out = model(x=x, y=torch.randn(5, 8, 3), return_attention=True)
+    assert out.forecast.shape == (5, 8, 3) and out.loss.ndim == 0
+    assert len(out.attentions) == 2
+    P = cfg.n_patches
+    assert P == 8 and out.attentions[0].shape == (5 * 3, 2, P, P)
+    for a in out.attentions:
+        torch.testing.assert_close(a.sum(-1), torch.ones(15, 2, P))
+    assert out.history_attention.shape == (5, 3, 32)
+    torch.testing.assert_close(out.history_attention.sum(-1), torch.ones(5, 3))
+    assert (out.history_attention >= 0).all()
+
+
+def test_without_attention_same_forecast_and_type():
+    model = PatchForecaster(tiny()).eval()
+    x = torch.randn(4, 32, 3)
+    fused, explicit = model(x=x), model(x=x, return_attention=True)
+    assert fused.attentions == () and fused.history_attention is None and fused.loss is None
+    torch.testing.assert_close(fused.forecast, explicit.forecast, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("length, patch, stride", [(30, 8, 4), (32, 8, 8), (33, 5, 3)])
+def test_patch_to_steps_rows_sum_to_one_and_cover_history(length, patch, stride):
+    cfg = tiny(input_len=length, patch_len=patch, stride=stride)
+    spread = patch_to_steps(cfg)
+    assert spread.shape == (cfg.n_patches, length)
+    torch.testing.assert_close(spread.sum(1), torch.ones(cfg.n_patches))
+    assert (spread.sum(0) > 0).all()  # every history step belongs to some patch
+
+
+def test_batched_equals_one_at_a_time():
+    model = PatchForecaster(tiny(channel_layers=1, linear_skip=True)).eval()
+    x = torch.randn(4, 32, 3)
+    batched = model(x=x, return_attention=True)
+    for i in range(4):
+        single = model(x=x[i: i + 1], return_attention=True)
+        torch.testing.assert_close(single.forecast[0], batched.forecast[i], atol=1e-5,
+                                   rtol=1e-5)
+        torch.testing.assert_close(single.history_attention[0], batched.history_attention[i],
+                                   atol=1e-6, rtol=1e-5)
+
+
+def test_many_inputs_one_target_reads_other_channels():
+    """MS: the target's forecast changes with another channel only when channels mix."""
+    x = torch.randn(2, 32, 3)
+    moved = x.clone()
+    moved[..., 0] += torch.randn(2, 32)
+    for mixing, changes in ((0, False), (1, True)):
+        torch.manual_seed(0)
+        model = PatchForecaster(tiny(targets=(2,), channel_layers=mixing)).eval()
+        a, b = model(x=x).forecast, model(x=moved).forecast
+        assert a.shape == (2, 8, 1)
+        assert (not torch.allclose(a, b)) == changes
+    out = model(x=x, return_attention=True)
+    assert out.channel_attentions[0].shape == (2 * 8, 2, 3, 3)
+    assert out.history_attention.shape == (2, 1, 32)
+
+
+def test_revin_makes_the_forecast_follow_shifts_and_scales():
+    torch.manual_seed(0)
+    model = PatchForecaster(tiny()).eval()
+    x = torch.randn(2, 32, 3)
+    base = model(x=x).forecast
+    torch.testing.assert_close(model(x=3 * x + 5).forecast, 3 * base + 5, atol=1e-4, rtol=1e-4)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError):
+        tiny(d_model=10, heads=4)
+    with pytest.raises(ConfigError):
+        tiny(patch_len=64)
+    with pytest.raises(ConfigError):
+        tiny(targets=(3,))
+
+
+def test_least_squares_skip_recovers_a_linear_rule():
+    """Futures that are an exact linear map of the (normalised) history are fit exactly."""
+    cfg = tiny(linear_skip=True, targets=(1,))
+    model = PatchForecaster(cfg).eval()
+    torch.manual_seed(1)
+    x = torch.randn(64, 32, 3)
+    rule = torch.randn(32, 8) / 8
+    # the rule is not shift/scale equivariant, so fit on windows already normalised
+    x = (x - x.mean(1, keepdim=True)) / x.std(1, unbiased=False, keepdim=True)
+    y = (x[..., 1:2].transpose(1, 2) @ rule).transpose(1, 2)  # (64, 8, 1), linear in history
+    model.fit_skip([{"x": x[:32], "y": y[:32]}, {"x": x[32:], "y": y[32:]}])
+    assert model(x=x, y=y).loss.item() < 1e-3
+    assert model.head[-1].weight.abs().sum() == 0
