@@ -80,6 +80,8 @@ class ForecasterConfig(ForecastShape):
     attention path's head at zero, so training learns what the linear map misses."""
     ridge: float = 1e-3
     """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
+    skip_trainable: bool = True
+    """Let training update the linear skip (False: keep it as fitted)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -178,37 +180,43 @@ class PatchForecaster(nn.Module):
                                 if cfg.channel_layers else None)
         self.head = nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(P * E, cfg.horizon))
         self.skip = nn.Linear(cfg.input_len, cfg.horizon) if cfg.linear_skip else None
+        if self.skip is not None:
+            self.skip.requires_grad_(cfg.skip_trainable)
         self.register_buffer("spread", patch_to_steps(cfg), persistent=False)
 
     @torch.no_grad()
     def fit_skip(self, batches: Iterable[dict[str, Tensor]]) -> None:
-        """Set the linear skip to the ridge least-squares map from normalised history to
-        normalised future of the target channels, and zero the attention path's head.
+        """Fit the linear skip by ridge least squares on training windows, with the attention
+        path's head set to zero (so the model starts as the best linear forecaster).
+
+        With RevIN and a zero head the attention path forecasts each window's mean, so the skip
+        is fit to what remains: the future minus the window mean.
 
         Args:
             batches: training windows, dicts with x (B, L, C) and y (B, H, C_out).
         """
         if self.skip is None:
             raise ValueError("fit_skip needs linear_skip=True")
-        L = self.cfg.input_len
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+        L, H = self.cfg.input_len, self.cfg.horizon
         gram = torch.zeros(L + 1, L + 1, dtype=torch.float64)
-        cross = torch.zeros(L + 1, self.cfg.horizon, dtype=torch.float64)
+        cross = torch.zeros(L + 1, H, dtype=torch.float64)
         for batch in batches:
-            x, y = batch["x"][..., self.cfg.target_list], batch["y"]
-            mean, std = torch.zeros_like(x[:, :1]), torch.ones_like(x[:, :1])
-            if self.revin is not None:  # the skip sees (and predicts) normalised values
-                mean, std = self.revin.stats(x)
-            z = ((x - mean) / std).transpose(1, 2).reshape(-1, L)  # (B*C_out, L)
-            u = ((y - mean) / std).transpose(1, 2).reshape(-1, self.cfg.horizon)
-            z = torch.cat([z, torch.ones(len(z), 1)], 1).double()  # bias column
+            x = batch["x"]
+            base = torch.zeros(x.shape[0], H, x.shape[2])  # the attention path's forecast
+            if self.revin is not None:
+                base = self.revin.denormalise(base, *self.revin.stats(x))
+            x = x[..., self.cfg.target_list]
+            y = batch["y"] - base[..., self.cfg.target_list]
+            z = x.transpose(1, 2).reshape(-1, L).double()  # (B*C_out, L)
+            z = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], 1)  # bias column
             gram += z.T @ z
-            cross += z.T @ u.double()
+            cross += z.T @ y.transpose(1, 2).reshape(-1, H).double()
         gram += self.cfg.ridge * gram.diagonal().mean() * torch.eye(L + 1, dtype=gram.dtype)
         solution = torch.linalg.solve(gram, cross)  # (L + 1, H)
         self.skip.weight.copy_(solution[:L].T)
         self.skip.bias.copy_(solution[L])
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
 
     def _patches(self, z: Tensor) -> Tensor:
         """z: (B, C, L) -> (B, C, P, patch_len)."""
@@ -241,7 +249,7 @@ class PatchForecaster(nn.Module):
         Returns:
             ForecastOutput with forecast (B, H, C_out).
         """
-        b = x.shape[0]
+        b, raw = x.shape[0], x
         if self.revin is not None:
             x, mean, std = self.revin.normalise(x)
         z = x.transpose(1, 2)  # (B, C, L)
@@ -250,12 +258,11 @@ class PatchForecaster(nn.Module):
         tokens = self.drop(self.position(tokens.reshape(b * c, p, e)))  # (B*C, P, E)
         enc = self.encoder(tokens, need_weights=return_attention)
         h, channel_attn = self._mix_channels(enc.hidden.view(b, c, p, e), return_attention)
-        out = self.head(h.flatten(2))  # (B, C, H)
-        if self.skip is not None:
-            out = out + self.skip(z)
-        out = out.transpose(1, 2)  # (B, H, C)
+        out = self.head(h.flatten(2)).transpose(1, 2)  # (B, H, C)
         if self.revin is not None:
             out = self.revin.denormalise(out, mean, std)
+        if self.skip is not None:  # on the series' own scale: it keeps the level information
+            out = out + self.skip(raw.transpose(1, 2)).transpose(1, 2)
         forecast = out[..., self.cfg.target_list]
         history = self.history_attention(enc.attentions, b) if return_attention else None
         return ForecastOutput(forecast, forecast_loss(forecast, y), enc.attentions,
