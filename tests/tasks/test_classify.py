@@ -140,3 +140,17 @@ def test_user_errors_are_one_line_and_exit_2(argv, expected, capsys, tmp_path, m
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert expected in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_config_file_with_flag_override(tmp_path, sentiment_csv):
+    from attnpred.cli.classify import build_config, train_parser
+    conf = tmp_path / "run.json"
+    conf.write_text(json.dumps({"model": "scratch", "data": {"train": "ignored.csv"},
+                                "scratch": {"dim": 24, "heads": 2}, "trainer": {"lr": 0.01}}))
+    args = train_parser().parse_args(["--config", str(conf), "--out", "x",
+                                      "--train", str(sentiment_csv), "--epochs", "3"])
+    cfg = build_config(args)
+    assert (cfg.data.train, cfg.scratch.dim, cfg.trainer.lr, cfg.trainer.epochs) == (
+        str(sentiment_csv), 24, 0.01, 3)
+    conf.write_text(json.dumps({"trainer": {"lr": "fast"}}))
+    assert main(["train", "--task", "classify", "--config", str(conf), "--out", "x"]) == 2
