@@ -32,18 +32,18 @@ import torch  # noqa: E402
 
 from attnpred.alignment import AlignConfig, alignment_scores, symmetrize  # noqa: E402
 from attnpred.alignment.eflomal import eflomal_directional  # noqa: E402
-from attnpred.config import config_from_dict  # noqa: E402
 from attnpred.data.alignment import read_gold, write_pharaoh  # noqa: E402
 from attnpred.data.parallel import read_bitext, read_lines  # noqa: E402
 from attnpred.evaluation.generation import bleu  # noqa: E402
-from attnpred.tasks.seq2seq import Seq2SeqRunConfig, train_seq2seq  # noqa: E402
+from attnpred.tasks.seq2seq import train_seq2seq  # noqa: E402
+from seq2seq import merge, run_config  # noqa: E402  (benchmarks/seq2seq.py)
 
 RUNS = ROOT / "benchmarks" / "runs" / "alignment"
 PROFILES = {
-    "quick": {"data": {"vocab_size": 4000, "max_tokens": 4096, "max_len": 64},
+    "quick": {"data": {"vocab_size": 4000, "max_tokens": 2048, "max_len": 64},
               "transformer": {"dim": 128, "heads": 4, "ff_dim": 512, "encoder_layers": 2,
                               "decoder_layers": 2, "dropout": 0.1},
-              "trainer": {"epochs": 4, "lr": 1e-3, "warmup_ratio": 0.05}},
+              "trainer": {"epochs": 4, "lr": 2e-3, "warmup_ratio": 0.05}},
     "full": {"data": {"vocab_size": 10000, "max_tokens": 8192, "max_len": 128},
              "transformer": {"dim": 512, "heads": 8, "ff_dim": 2048, "encoder_layers": 6,
                              "decoder_layers": 6, "dropout": 0.3},
@@ -86,21 +86,15 @@ def scores(name: str, links: list[set], gold, seconds: float | None, **extra) ->
 
 
 def train_direction(args, src: Path, tgt: Path, name: str, align: Path | None):
-    cfg = {"arch": "transformer",
-           "data": {"train_src": str(src), "train_tgt": str(tgt), "dev_src": str(src.parent /
-                    f"val.{src.suffix[1:]}"), "dev_tgt": str(tgt.parent / f"val.{tgt.suffix[1:]}")},
-           "decoding": {"beam": 5, "length_penalty": 0.6},
-           "trainer": {"metric": "nll", "mode": "min", "device": args.device, "seed": args.seed,
-                       "progress": False}}
-    prof = PROFILES[args.profile]
-    for section in prof:
-        cfg[section] = {**cfg.get(section, {}), **prof[section]}
+    """Train one direction on the shared bitext (guided when ``align`` is given)."""
+    data = {"train_src": str(src), "train_tgt": str(tgt),
+            "dev_src": str(src.parent / f"val{src.suffix}"),
+            "dev_tgt": str(tgt.parent / f"val{tgt.suffix}")}
+    profile = PROFILES[args.profile]
     if align is not None:
-        cfg["data"]["train_align"] = str(align)
-        cfg["transformer"] = {**cfg["transformer"], "guide": GUIDE}
-    run_cfg = config_from_dict(Seq2SeqRunConfig, cfg, source="benchmark")
-    if args.max_steps:
-        run_cfg.trainer.max_steps = args.max_steps
+        profile = merge(profile, {"data": {"train_align": str(align)},
+                                  "transformer": {"guide": GUIDE}})
+    run_cfg = run_config(profile, "transformer", data, args)
     t0 = time.time()
     predictor = train_seq2seq(run_cfg, RUNS / f"{name}-{args.profile}")
     return predictor, time.time() - t0

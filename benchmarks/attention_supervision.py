@@ -193,9 +193,11 @@ def pick_lambda(records: list[dict], model: str, lambdas) -> float:
 # ---- experiments --------------------------------------------------------------------------
 
 def lambda_and_fraction_runs(kind: str, name: str, files: dict, records: list, save,
-                             init_from: str = "", fractions=FRACTIONS) -> float:
+                             init_from: str = "", fractions=FRACTIONS,
+                             lambdas: tuple[float, ...] | None = None) -> float:
     """lambda sweep on all rationales, then the dev-picked lambda on fewer rationales."""
-    for lam in LAMBDAS[kind]:
+    lambdas = lambdas or LAMBDAS[kind]
+    for lam in lambdas:
         run_dir = WORK / f"{name}_lambda{lam:g}"
         metrics, sec = timed_run(run_dir, train_one(
             run_config(kind, files, lam, init_from=init_from), run_dir))
@@ -205,7 +207,7 @@ def lambda_and_fraction_runs(kind: str, name: str, files: dict, records: list, s
                                         plausibility=not any(r["model"] == "uniform"
                                                              for r in records))
         save()
-    best = pick_lambda(records, name, LAMBDAS[kind])
+    best = pick_lambda(records, name, lambdas)
     for frac in fractions:
         run_dir = WORK / f"{name}_lambda{best:g}_fraction{frac:g}"
         metrics, sec = timed_run(run_dir, train_one(
@@ -215,7 +217,8 @@ def lambda_and_fraction_runs(kind: str, name: str, files: dict, records: list, s
     return best
 
 
-def mlm_runs(files: dict, records: list, save) -> None:
+def mlm_runs(files: dict, best: float, records: list, save) -> None:
+    """Pretrain on the training reviews' text; fine-tune at lambda 0 and the scratch pick."""
     pre_dir = WORK / "mlm_pretraining"
     if not (pre_dir / "metrics.json").exists():
         t0 = time.time()
@@ -227,7 +230,7 @@ def mlm_runs(files: dict, records: list, save) -> None:
                           pre["mlm_loss"], pre.get("seconds"),
                           notes="held-out 5% of the training reviews"))
     lambda_and_fraction_runs("scratch", "scratch+mlm", files, records, save,
-                             init_from=str(pre_dir), fractions=())
+                             init_from=str(pre_dir), fractions=(), lambdas=(0.0, best))
 
 
 def self_training_runs(files: dict, best: float, records: list, save) -> None:
@@ -307,7 +310,7 @@ def main() -> None:
     if args.only in (None, "scratch"):
         best = lambda_and_fraction_runs("scratch", "scratch", files, records, save)
         notes["selected_lambda"]["scratch"] = best
-        mlm_runs(files, records, save)
+        mlm_runs(files, best, records, save)
         self_training_runs(files, best, records, save)
     if args.only in (None, "minilm"):
         notes["selected_lambda"]["minilm"] = lambda_and_fraction_runs("minilm", "minilm", files,

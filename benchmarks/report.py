@@ -13,7 +13,8 @@ from common import RESULTS, ROOT
 from attnpred.io import atomic_write_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-KEYS = ("horizon", "seq_len", "pass", "lambda", "fraction", "seed", "variant")
+KEYS = ("horizon", "seq_len", "pass", "lambda", "fraction", "seed", "variant", "direction",
+        "symmetrize")
 
 
 def table(data: dict) -> str:

@@ -12,7 +12,6 @@ import json
 import sys
 import typing
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from attnpred.config import config_from_dict, config_to_dict, load_config

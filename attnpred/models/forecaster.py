@@ -1,10 +1,15 @@
 """The attention forecaster: a channel-independent patch Transformer with instance normalisation.
 
-Each channel's history is normalised by its own mean and spread (RevIN), cut into overlapping
-patches, embedded, and encoded by the shared ``TransformerEncoder`` (attention over time
-patches); optional layers then attend across channels at each patch position (so, with MS, the
-target can read the other inputs). A linear head maps the patch states to all H future steps at
-once, optionally beside a linear map of the normalised history (a "highway" as in LSTNet).
+Each channel's history is normalised by its own mean and spread (RevIN), cut into patches
+(overlapping when stride < patch_len), embedded, and encoded by the shared
+``TransformerEncoder`` (attention over time patches); optional layers then attend across
+channels at each patch position (so, with MS, the target can read the other inputs). A linear
+head maps the patch states to all H future steps at once.
+
+Beside it runs a linear "highway" (as in LSTNet): a linear map of the history on the series'
+own scale, which keeps the level information that instance normalisation removes. It is fitted
+by least squares on the training windows before training (``fit_skip``) and, by default, kept
+fixed, so gradient training only teaches the attention path what the linear map misses.
 
 Shape legend: B windows, L look-back, H horizon, C channels, P patches, E width, h heads.
 """
@@ -53,15 +58,15 @@ class ForecasterConfig(ForecastShape):
 
     patch_len: int = 16
     """Time steps per patch."""
-    stride: int = 8
+    stride: int = 16
     """Steps between patch starts (the end is padded by repeating the last value)."""
     d_model: int = 16
     """Width E of the patch embeddings."""
     heads: int = 4
     """Attention heads per layer."""
-    ff_dim: int = 128
+    ff_dim: int = 64
     """Hidden width of the feed-forward blocks."""
-    layers: int = 3
+    layers: int = 2
     """Encoder layers attending over time patches."""
     channel_layers: int = 0
     """Encoder layers attending across channels at each patch position (0: channel-independent)."""
@@ -73,14 +78,14 @@ class ForecasterConfig(ForecastShape):
     """Dropout before the forecasting head."""
     revin: bool = True
     """Normalise each window's channels by their own mean and std (and undo it on the output)."""
-    linear_skip: bool = False
+    linear_skip: bool = True
     """Add a linear map of the normalised history to the forecast."""
     skip_lstsq: bool = True
     """With linear_skip: start it at the least-squares fit on the training windows, and the
     attention path's head at zero, so training learns what the linear map misses."""
     ridge: float = 1e-3
     """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
-    skip_trainable: bool = True
+    skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
 
     def __post_init__(self) -> None:

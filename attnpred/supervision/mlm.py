@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from attnpred.config import check, load_config, save_config
-from attnpred.data.encoding import encode_texts, load_tokenizer, pad, bucket_batches, train_tokenizer
+from attnpred.data.encoding import bucket_batches, encode_texts, pad, train_tokenizer
 from attnpred.data.text import read_texts
 from attnpred.errors import AttnpredError
 from attnpred.io import atomic_write, atomic_write_text
@@ -179,7 +179,8 @@ def pretrain_mlm(cfg: MLMConfig, out_dir: str | Path) -> dict[str, Any]:
     tokenizer.save_pretrained(str(out_dir / "tokenizer"))
     cfg.model.vocab_size, cfg.model.pad_id = len(tokenizer), tokenizer.pad_token_id
     save_config(cfg, out_dir / "config.json")
-    enc = lambda xs: [e.input_ids for e in encode_texts(tokenizer, xs, cfg.model.max_len)]  # noqa: E731
+    def enc(xs: list[str]) -> list[list[int]]:
+        return [e.input_ids for e in encode_texts(tokenizer, xs, cfg.model.max_len)]
     seed_everything(cfg.trainer.seed)
     model = MaskedLM(cfg.model)
     dev_batches = MLMBatches(enc(dev), cfg, tokenizer, shuffle=False)(0) if dev else []
@@ -233,7 +234,3 @@ def load_pretrained_encoder(model: TransformerClassifier, pretrain_dir: str | Pa
                             field="init_from")
     model.load_state_dict(state, strict=False)
 
-
-def pretrained_tokenizer(pretrain_dir: str | Path):
-    """The tokenizer saved by the pretraining."""
-    return load_tokenizer(Path(pretrain_dir) / "tokenizer")

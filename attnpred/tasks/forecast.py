@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from attnpred.config import check, config_to_dict, load_config, save_config
+from attnpred.config import check, load_config, save_config
 from attnpred.data.timeseries import (EpochBatches, Scaler, Series, TimeSeriesConfig, Windows,
                                       channel_indices, future_dates, read_series, split_borders)
 from attnpred.errors import AttnpredError
@@ -25,16 +25,16 @@ from attnpred.evaluation.forecast import evaluate_forecaster
 from attnpred.io import atomic_write_text
 from attnpred.models.forecast_baselines import BASELINES, TRAINABLE, BaselineConfig
 from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
+from attnpred.resources import resource
 from attnpred.training.checkpoint import load_weights, save_weights, seed_everything
 from attnpred.training.trainer import Trainer, TrainerConfig
 
 MODELS = ("attnpred", *BASELINES)
 NAIVE = ("repeat", "seasonal-naive")
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
 def _trainer_defaults() -> TrainerConfig:
-    return TrainerConfig(epochs=10, lr=5e-4, metric="mse", mode="min", patience=3,
+    return TrainerConfig(epochs=6, lr=1e-4, metric="mse", mode="min", patience=3,
                          schedule="cosine", weight_decay=0.01, progress=False,
                          tensorboard=False)
 
@@ -121,13 +121,20 @@ def is_trainable(cfg: ForecastRunConfig) -> bool:
 
 
 def naive_metrics(cfg: ForecastRunConfig, prep: Prepared, split: str) -> dict[str, Any]:
-    """Test (or validation) metrics of Repeat and seasonal naive on the same windows."""
+    """Metrics of Repeat and seasonal naive on the same forecast rows of ``split``.
+
+    Seasonal naive looks back at least one period, whatever the model's look-back; the
+    windows' forecast rows (and so the scores) do not depend on the look-back.
+    """
     out = {}
     for name in NAIVE:
-        if name == "seasonal-naive" and cfg.baseline.period > cfg.data.input_len:
-            continue
-        model = BASELINES[name](cfg.baseline)
-        out[name] = evaluate_forecaster(model, prep.windows[split], prep.scaler,
+        L = cfg.data.input_len
+        if name == "seasonal-naive":
+            L = max(L, cfg.baseline.period)
+        here = prep if L == cfg.data.input_len else \
+            prepare(replace(cfg.data, input_len=L), prep.series, prep.scaler)
+        model = BASELINES[name](replace(cfg.baseline, input_len=L))
+        out[name] = evaluate_forecaster(model, here.windows[split], prep.scaler,
                                         prep.target_names, cfg.eval_batch_size)
     return out
 
@@ -331,8 +338,6 @@ def demo_config(data_path: str | Path, quick: bool = True) -> ForecastRunConfig:
                       patience=0 if quick else 3)
     return ForecastRunConfig(
         data=TimeSeriesConfig(path=str(data_path), split="ett-hour", input_len=336, horizon=96),
-        forecaster=ForecasterConfig(stride=16, ff_dim=64, layers=2, dropout=0.1,
-                                    linear_skip=True),
         trainer=trainer, batch_size=64, windows_per_epoch=1024 if quick else 4096)
 
 
@@ -346,7 +351,7 @@ def forecast_demo(out_dir: str | Path, quick: bool = True) -> dict[str, Any]:
     """
     from attnpred.explain.ts_plot import plot_forecast
     out_dir = Path(out_dir)
-    data = RESOURCES / "ett" / "ETTh1.csv"
+    data = resource("ett", "ETTh1.csv")
     started = time.time()
     metrics = train_forecast(demo_config(data, quick), out_dir / "forecast_run")
     predictor = ForecastPredictor.load(out_dir / "forecast_run")

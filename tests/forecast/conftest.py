@@ -28,3 +28,4 @@ def series_csv(tmp_path):
     path = tmp_path / "series.csv"
     make_frame().to_csv(path, index=False)
     return path
+

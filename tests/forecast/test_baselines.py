@@ -36,8 +36,8 @@ def test_linear_starts_as_the_history_mean_and_can_learn():
     x = torch.arange(6.0)[None, :, None] + torch.randn(64, 1, 1) * 3
     x = x.expand(64, 6, 2)
     y = x[:, -1:, :] + torch.arange(1.0, 3.0)[None, :, None]
-    opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    for _ in range(300):
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(120):
         loss = model(x=x, y=y).loss
         opt.zero_grad()
         loss.backward()

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from attnpred.data.timeseries import TimeSeriesConfig, read_series
-from attnpred.tasks.forecast import RESOURCES, prepare
+from attnpred.resources import resource
+from attnpred.tasks.forecast import prepare
 
-BUNDLED = RESOURCES / "ett" / "ETTh1.csv"
+BUNDLED = resource("ett", "ETTh1.csv")
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "ett" / "ETTh1.csv"
 
 

@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 import attnpred.api
@@ -19,7 +18,7 @@ def tiny_config(path, **data) -> ForecastRunConfig:
         data=TimeSeriesConfig(path=str(path), input_len=48, horizon=12, **data),
         forecaster=ForecasterConfig(patch_len=8, stride=8, d_model=16, heads=2, ff_dim=32,
                                     layers=1, dropout=0.0),
-        trainer=TrainerConfig(epochs=12, lr=3e-3, metric="mse", mode="min", progress=False,
+        trainer=TrainerConfig(epochs=6, lr=3e-3, metric="mse", mode="min", progress=False,
                               tensorboard=False, warmup_ratio=0.0, schedule="constant"),
         batch_size=16)
 

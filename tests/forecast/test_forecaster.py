@@ -7,7 +7,7 @@ from attnpred.models.forecaster import ForecasterConfig, PatchForecaster, patch_
 
 def tiny(**kw) -> ForecasterConfig:
     base = dict(input_len=32, horizon=8, n_channels=3, patch_len=8, stride=4, d_model=8,
-                heads=2, ff_dim=16, layers=2, dropout=0.0)
+                heads=2, ff_dim=16, layers=2, dropout=0.0, linear_skip=False)
     return ForecasterConfig(**(base | kw))
 
 
@@ -72,7 +72,7 @@ def test_many_inputs_one_target_reads_other_channels():
     assert out.history_attention.shape == (2, 1, 32)
 
 
-def test_revin_makes_the_forecast_follow_shifts_and_scales():
+def test_revin_makes_the_attention_path_follow_shifts_and_scales():
     torch.manual_seed(0)
     model = PatchForecaster(tiny()).eval()
     x = torch.randn(2, 32, 3)

@@ -142,3 +142,18 @@ def test_future_dates_with_irregular_gap():
                              + [pd.Timestamp("2020-01-20")])
     future = future_dates(dates, 2)
     assert list(future) == [pd.Timestamp("2020-01-21"), pd.Timestamp("2020-01-22")]
+
+
+def test_reads_parquet_like_csv(tmp_path, make_frame):
+    pytest.importorskip("pyarrow")
+    frame = make_frame(30)
+    frame.to_parquet(tmp_path / "s.parquet")
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    a, b = read_series(tmp_path / "s.parquet"), read_series(tmp_path / "s.csv")
+    assert a.columns == b.columns and (a.dates == b.dates).all()
+    np.testing.assert_allclose(a.values, b.values)
+    frame.loc[4, "a"] = np.nan
+    frame.to_parquet(tmp_path / "gap.parquet")
+    with pytest.raises(AttnpredError, match="missing value") as err:
+        read_series(tmp_path / "gap.parquet")
+    assert err.value.line == 6

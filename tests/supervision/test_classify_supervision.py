@@ -3,7 +3,6 @@ import json
 import random
 
 import pytest
-import torch
 
 from attnpred.models.classifier import ClassifierConfig
 from attnpred.supervision.config import SupervisionConfig
@@ -16,14 +15,6 @@ from attnpred.tasks.classify_predictor import ClassifierPredictor
 from attnpred.training.trainer import TrainerConfig
 
 FILLER = "the a place food staff we it was then and also very".split()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_record(rng, with_rationale=True):
@@ -52,13 +43,13 @@ def files(tmp_path_factory):
             "raw": write(d / "raw.jsonl", [{"text": make_record(rng)["text"]} for _ in range(40)])}
 
 
-def run_cfg(files, weight=0.0, **kw):
+def run_cfg(files, weight=0.0, epochs=6, **kw):
     return ClassifyRunConfig(
         data=TextDataConfig(train=files["train"], dev=files["dev"], test=files["test"]),
         scratch=ClassifierConfig(dim=32, heads=2, layers=1, ff_dim=64, max_len=16,
                                  pooling="attention", dropout=0.0),
         vocab_size=60, batch_size=8,
-        trainer=TrainerConfig(epochs=6, lr=5e-3, progress=False, tensorboard=False),
+        trainer=TrainerConfig(epochs=epochs, lr=5e-3, progress=False, tensorboard=False),
         supervision=SupervisionConfig(weight=weight), **kw)
 
 
@@ -92,7 +83,7 @@ def test_mlm_initialisation_and_self_training(files, tmp_path):
                     trainer=TrainerConfig(epochs=1, lr=1e-3, metric="mlm_loss", mode="min",
                                           progress=False, tensorboard=False))
     pretrain_mlm(pre, tmp_path / "pre")
-    cfg = run_cfg(files, weight=1.0, init_from=str(tmp_path / "pre"))
+    cfg = run_cfg(files, weight=1.0, epochs=2, init_from=str(tmp_path / "pre"))
     final = self_train(cfg, SelfTrainingConfig(rounds=1, threshold=0.5), tmp_path / "st",
                        texts=[json.loads(x)["text"] for x in open(files["raw"])])
     summary = json.loads((tmp_path / "st" / "self_training.json").read_text())

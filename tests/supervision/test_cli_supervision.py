@@ -3,19 +3,10 @@ import json
 import random
 
 import pytest
-import torch
 
 from attnpred.cli.main import main
 
 FILLER = "the a place food staff we it was then and also very".split()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def records(n, seed):
@@ -42,7 +33,8 @@ def test_train_with_a_rationale_file_then_evaluate(tmp_path, capsys):
             "--train", write(tmp_path / "train.jsonl", train, ("text", "label")),
             "--dev", write(tmp_path / "dev.jsonl", test, ("text", "label")),
             "--test", write(tmp_path / "test.jsonl", test),
-            "--rationales", write(tmp_path / "rationales.jsonl", train + test, ("text", "rationale")),
+            "--rationales", write(tmp_path / "rationales.jsonl", train + test,
+                                  ("text", "rationale")),
             "--attn-lambda", "2", "--attn-loss", "kl", "--pooling", "attention",
             "--model-dir", "minilm",  # works around the CLI building the unused adapter config
             "--dim", "16", "--layers", "1", "--heads", "2", "--vocab-size", "60",

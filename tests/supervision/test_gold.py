@@ -14,7 +14,8 @@ from attnpred.supervision.gold import (Rationale, gold_distribution, gold_tensor
                                        mask_from_spans, rationale_records, read_rationales,
                                        read_yelp_hat, subwords_to_words, words_to_subwords)
 
-DATA = Path(os.environ.get("ATTNPRED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+DATA = Path(os.environ.get("ATTNPRED_DATA",
+                          Path(__file__).resolve().parents[3] / "shared" / "data"))
 YELP = DATA / "yelp_hat"
 YELP_FILES = ["ham_part1(50words).csv", "ham_part6(100words).csv", "ham_part7.csv"]
 needs_yelp = pytest.mark.skipif(not YELP.exists(), reason=f"{YELP} not present")
@@ -90,7 +91,8 @@ def test_yelp_hat_tiny_file(tmp_path):
     html = ('<span>Tasty</span> <span class="active">food</span> <span>&amp;</span> '
             '<span class="">ok</span> <span></span>')
     rows = [("1", "Tasty food & ok", "yes", html),
-            ("1", "Tasty food & ok", "yes", html.replace('<span>Tasty', '<span class="active">Tasty'))]
+            ("1", "Tasty food & ok", "yes",
+             html.replace('<span>Tasty', '<span class="active">Tasty'))]
     import csv
     path = tmp_path / "ham.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:

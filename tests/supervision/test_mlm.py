@@ -13,14 +13,6 @@ from attnpred.supervision.mlm import (MLMConfig, load_pretrained_encoder, mask_t
 from attnpred.training.trainer import TrainerConfig
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_mask_tokens_never_touches_specials():
     ids = torch.arange(10, 410).reshape(4, 100)
     special = torch.zeros(4, 100, dtype=torch.bool)

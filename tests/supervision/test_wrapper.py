@@ -11,15 +11,6 @@ from attnpred.supervision.wrapper import AttentionSupervised, unwrap
 V, T = 12, 8  # ids 0 pad, 1 cls, 2/3 the label tokens, 4 the "rationale" token, 5.. filler
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest (and fairest to a shared machine) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def synthetic(n, seed):
     """Label = which of tokens 2/3 occurs; gold marks token 4, which the label ignores."""
     g = torch.Generator().manual_seed(seed)
