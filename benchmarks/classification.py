@@ -72,29 +72,35 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     started = time.time()
-    out = RESULTS / "classification.json"
-    records = json.loads(out.read_text())["records"] if out.exists() else []
     for dataset in args.datasets.split(","):
         for model in args.models.split(","):
-            records = [r for r in records if not (r["dataset"] == dataset and
-                                                  r["model"] in (model, "majority"))]
             cfg = run_config(model, dataset, args.epochs)
             t0 = time.time()
             metrics = train_classifier(cfg, Path(args.runs) / f"{dataset}-{model}",
                                        overwrite=True)
             seconds = time.time() - t0
+            new = []
             for split in ("dev", "test"):
                 m, b = metrics[split]["model"], metrics[split]["majority"]
                 for metric in ("accuracy", "macro_f1"):
-                    records.append(record(dataset, model, split, metric, m[metric], seconds,
-                                          n=m["n"]))
-                    records.append(record(dataset, "majority", split, metric, b[metric], 0.0,
-                                          n=b["n"]))
+                    new.append(record(dataset, model, split, metric, m[metric], seconds,
+                                      n=m["n"], epochs=cfg.trainer.epochs))
+                    new.append(record(dataset, "majority", split, metric, b[metric], 0.0,
+                                      n=b["n"]))
             print(dataset, model, f"test acc {metrics['test']['model']['accuracy']:.4f}",
                   f"macro-F1 {metrics['test']['model']['macro_f1']:.4f}",
                   f"(majority {metrics['test']['majority']['accuracy']:.4f})",
                   f"{seconds:.0f}s", flush=True)
-            write_results("classification", records, started)
+            save(dataset, model, new, started)
+
+
+def save(dataset: str, model: str, new: list[dict], started: float) -> None:
+    """Merge this run's records into classification.json, re-read just before writing (several
+    invocations, one per dataset or model, may run side by side)."""
+    out = RESULTS / "classification.json"
+    old = json.loads(out.read_text())["records"] if out.exists() else []
+    keep = [r for r in old if not (r["dataset"] == dataset and r["model"] in (model, "majority"))]
+    write_results("classification", keep + new, started)
 
 
 if __name__ == "__main__":
