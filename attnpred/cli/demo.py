@@ -56,8 +56,15 @@ def forecast_demo(out: Path) -> None:
         print("(forecasting part not available in this build)")
         return
     from attnpred.tasks.forecast import forecast_demo as run
-    print("\n== Forecasting: ETTh1 oil temperature and loads ==")
-    run(out)
+    print("\n== Forecasting: ETTh1 oil temperature and loads, next 96 hours ==")
+    res = run(out)
+    rows = [("attnpred", res["test"])] + list(res["baselines"].items())
+    print(f"{'model':<16}{'MSE':>8}{'MAE':>8}{'MSE (orig.)':>14}{'MAE (orig.)':>14}")
+    for name, m in rows:
+        print(f"{name:<16}{m['mse']:8.3f}{m['mae']:8.3f}{m['mse_original']:14.3f}"
+              f"{m['mae_original']:14.3f}")
+    print(f"\n{res['note']}\nforecast past the end of the data: {res['forecast_csv']}\n"
+          f"attention overlay: {res['plot']}\n(forecasting part took {res['seconds']:.0f}s)")
 
 
 def main(argv: list[str]) -> None:

@@ -218,21 +218,19 @@ def predict_labels(model: nn.Module, data: EncodedSet, batch_size: int,
 
 @torch.no_grad()
 def logits_for(model: nn.Module, data: EncodedSet, batch_size: int, pad_id: int) -> torch.Tensor:
+    """(N, C) logits in the order of ``data`` (batches are length-sorted for speed)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = torch.empty(len(data), 0)
-    rows = []
+    out = None
     for batch in eval_batches(data, batch_size, pad_id):
         batch = move(batch, device)
         logits = model(batch["input_ids"], batch["attention_mask"]).logits.float().cpu()
-        rows.append((batch["index"].cpu(), logits))
-    if rows:
-        out = torch.empty(len(data), rows[0][1].shape[1])
-        for idx, logits in rows:
-            out[idx] = logits
+        if out is None:
+            out = torch.empty(len(data), logits.shape[1])
+        out[batch["index"].cpu()] = logits
     model.train(was_training)
-    return out
+    return out if out is not None else torch.empty(0, 0)
 
 
 def score(model: nn.Module, data: EncodedSet, vocab: LabelVocab, batch_size: int,
