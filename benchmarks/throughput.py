@@ -172,12 +172,12 @@ def bench_prediction(texts: list[str], rounds: int) -> list[dict]:
 
 
 # ---- fine-tuning -------------------------------------------------------------------------
-def step_clock(stamps: list[Clock], skip: int) -> Clock:
-    """Time from the end of step ``skip`` to the end of the last step."""
-    return stamps[-1][0] - stamps[skip - 1][0], stamps[-1][1] - stamps[skip - 1][1]
+def step_clock(begin: Clock, ends: list[Clock]) -> Clock:
+    """Time from the start of the first step to the end of the last."""
+    return ends[-1][0] - begin[0], ends[-1][1] - begin[1]
 
 
-def train_ours(source: TrainBatches, steps: int, skip: int) -> dict[str, Any]:
+def train_ours(source: TrainBatches, steps: int) -> dict[str, Any]:
     seed_everything(SEED)
     model = HFClassifier(our_config().pretrained)
     cfg = TrainerConfig(max_steps=steps, lr=LR, warmup_ratio=WARMUP_RATIO,
@@ -185,33 +185,42 @@ def train_ours(source: TrainBatches, steps: int, skip: int) -> dict[str, Any]:
                         device="cpu", progress=False, tensorboard=False)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(model, cfg, run_dir, evaluate=None)
-        stamps: list[Clock] = []
-        step = trainer._optimizer_step
+        begins: list[Clock] = []
+        ends: list[Clock] = []
+        backward, step = trainer._backward, trainer._optimizer_step
+
+        def timed_backward(batch: dict) -> float:  # a step starts with its forward pass
+            begins.append(now())
+            return backward(batch)
 
         def timed_step() -> float:  # the end of each optimizer step, as HF's on_step_end
             norm = step()
-            stamps.append(now())
+            ends.append(now())
             return norm
 
+        trainer._backward = timed_backward  # type: ignore[method-assign]
         trainer._optimizer_step = timed_step  # type: ignore[method-assign]
         start = now()
         trainer.fit(source)
         total = since(start)
-    assert len(stamps) == steps
+    assert len(ends) == steps
     tokens = [b["input_ids"].numel() for b in source(0)[:steps]]
-    return {"steps": step_clock(stamps, skip), "total": total, "tokens": sum(tokens[skip:])}
+    return {"steps": step_clock(begins[0], ends), "total": total, "tokens": sum(tokens)}
 
 
-def train_hf(features: list[dict], tok, strategy: str, steps: int, skip: int
-             ) -> dict[str, Any]:
+def train_hf(features: list[dict], tok, strategy: str, steps: int) -> dict[str, Any]:
     from transformers import (DataCollatorWithPadding, Trainer as HFTrainer, TrainerCallback,
                               TrainingArguments)
-    stamps: list[Clock] = []
+    begins: list[Clock] = []
+    ends: list[Clock] = []
     tokens: list[int] = []
 
     class StepClock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            begins.append(now())
+
         def on_step_end(self, args, state, control, **kwargs):
-            stamps.append(now())
+            ends.append(now())
 
     pad = DataCollatorWithPadding(tok)
 
@@ -235,12 +244,11 @@ def train_hf(features: list[dict], tok, strategy: str, steps: int, skip: int
         start = now()
         trainer.train()
         total = since(start)
-    assert len(stamps) == steps
-    return {"steps": step_clock(stamps, skip), "total": total,
-            "tokens": sum(tokens[skip:steps])}
+    assert len(ends) == steps
+    return {"steps": step_clock(begins[0], ends), "total": total, "tokens": sum(tokens[:steps])}
 
 
-def train_sides(examples, steps: int, skip: int) -> tuple[dict[str, Callable[[], dict]], float]:
+def train_sides(examples, steps: int) -> tuple[dict[str, Callable[[], dict]], float]:
     """The three training sides, and the seconds our source takes to collate one epoch."""
     tok = load_tokenizer(minilm_dir())
     vocab = LabelVocab(list(FPB_LABELS))
@@ -251,10 +259,10 @@ def train_sides(examples, steps: int, skip: int) -> tuple[dict[str, Callable[[],
     collate_s = since(start)[1]
     features = [dict(tok(e.text, truncation=True, max_length=MAX_LEN),
                      labels=vocab.encode(e.label)) for e in examples]
-    return {"attnpred-train": lambda: train_ours(source, steps, skip),
-            "hf-trainer": lambda: train_hf(features, tok, "random", steps, skip),
+    return {"attnpred-train": lambda: train_ours(source, steps),
+            "hf-trainer": lambda: train_hf(features, tok, "random", steps),
             "hf-trainer-group-by-length":
-                lambda: train_hf(features, tok, "group_by_length", steps, skip)}, collate_s
+                lambda: train_hf(features, tok, "group_by_length", steps)}, collate_s
 
 
 SAMPLING = {"attnpred-train": "TrainBatches: shuffled, length-bucketed (pools of 50 batches), "
@@ -264,17 +272,21 @@ SAMPLING = {"attnpred-train": "TrainBatches: shuffled, length-bucketed (pools of
                                           "group_by_length) + DataCollatorWithPadding per step"}
 
 
-def bench_training(examples, steps: int, skip: int, rounds: int) -> list[dict]:
-    sides, collate_s = train_sides(examples, steps, skip)
-    print(f"fine-tuning: {steps} steps per run, the first {skip} untimed", flush=True)
+def bench_training(examples, rounds: int, warmup_steps: int) -> list[dict]:
+    """One epoch over ``examples`` per run: every example once on every side."""
+    steps = math.ceil(len(examples) / BATCH)
+    print(f"fine-tuning: warm-up ({warmup_steps} steps per side)", flush=True)
+    for side in train_sides(examples, warmup_steps)[0].values():
+        side()
+    sides, collate_s = train_sides(examples, steps)
+    print(f"fine-tuning: {steps} steps per run (one epoch of {len(examples)})", flush=True)
     runs_out: dict[str, list[dict]] = {n: [] for n in sides}
     runs = {n: (lambda f=f, n=n: _keep(f(), runs_out[n])) for n, f in sides.items()}
     t = alternate(runs, rounds)
-    n, n_total = (steps - skip) * BATCH, steps * BATCH
+    n = n_total = len(examples)
     totals = {k: [r["total"] for r in v] for k, v in runs_out.items()}
-    common = dict(batch_size=BATCH, max_len=MAX_LEN, steps_timed=steps - skip,
-                  steps_total=steps, rounds=rounds, clock="process_cpu", lr=LR,
-                  train_examples=len(examples))
+    common = dict(batch_size=BATCH, max_len=MAX_LEN, steps=steps, rounds=rounds,
+                  clock="process_cpu", lr=LR, train_examples=len(examples))
     ours = "attnpred-train"
     s = summary(t[ours], t["hf-trainer"], n)
     out = [record(DATASET, ours, "train", "examples_per_s", s["ours_cpu_examples_per_s"],
@@ -289,9 +301,10 @@ def bench_training(examples, steps: int, skip: int, rounds: int) -> list[dict]:
                           **common, wall_examples_per_s=s["ref_wall_examples_per_s"],
                           padded_tokens_timed=runs_out[ref][0]["tokens"],
                           batching=SAMPLING[ref]))
+        per_token = s["cpu_ratio"] * runs_out[ours][0]["tokens"] / runs_out[ref][0]["tokens"]
         out.append(record(DATASET, model, "train", "speed_ratio_vs_hf", s["cpu_ratio"],
                           **common, wall_ratio=s["wall_ratio"], reference=ref,
-                          end_to_end=e2e))
+                          padded_token_speed_ratio=per_token, end_to_end=e2e))
     return out
 
 
@@ -332,7 +345,9 @@ def main() -> None:
               "from the end of the first untimed steps to the end of the last optimizer step; "
               "HF collates each batch inside that window, ours collates the epoch before its "
               "first step (collate_epoch_cpu_seconds, for every batch of the epoch); "
-              "padded_tokens_timed = tokens incl. padding in the timed steps of each side. "
+              "padded_tokens_timed = tokens incl. padding in the timed steps of each side "
+              "(the same every round: seeded samplers), padded_token_speed_ratio = the ratio "
+              "in padded tokens per CPU second instead of examples. "
               "end_to_end = whole fit()/train() calls (set-up, every step, and for ours the "
               "one end-of-training save of weights + checkpoint; HF saves nothing).")
     print(f"wrote {path}")

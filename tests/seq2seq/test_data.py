@@ -86,3 +86,11 @@ def test_bpe_word_ids_and_round_trip():
     assert len(words) == len(ids) and words[0] == 0 and words[-1] == 3
     assert sorted(set(words)) == [0, 1, 2, 3]
     assert tok.decode_tgt(tok.encode_tgt("ein kleiner Hund", 32)) == "ein kleiner Hund"
+
+
+def test_bounds_check_and_clip():
+    from attnpred.data.alignment import check_bounds, clip
+    check_bounds({(0, 0), (1, 2)}, 2, 3)
+    with pytest.raises(AttnpredError, match=r"f:4: link 2-0 outside a pair of 2 source"):
+        check_bounds({(2, 0)}, 2, 3, file="f", line=4)
+    assert clip({(0, 0), (2, 0), (1, 3)}, 2, 3) == {(0, 0)}
