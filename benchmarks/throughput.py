@@ -10,10 +10,11 @@ maximum length 128 on both sides, measured side by side in one run:
 * fine-tuning: our ``Trainer`` fed by ``TrainBatches`` (length-bucketed) against the
   ``transformers.Trainer`` with ``DataCollatorWithPadding``, once with its default random
   sampler and once with ``train_sampling_strategy="group_by_length"`` (the matching setting).
-  Same AdamW settings, linear schedule with 10% warm-up, gradient clipping 1.0. Throughput is
-  taken over the steps after the first few (warm-up), from the end of one optimizer step to
-  the end of another: both sides' set-up and our end-of-training save are outside it (they are
-  reported separately as end-to-end figures).
+  Same AdamW settings, linear schedule with 10% warm-up, gradient clipping 1.0. Each run is
+  one epoch of the FinBERT training split (so both sides see every example once, whatever
+  their batching), timed from the start of the first step to the end of the last: both sides'
+  set-up and our end-of-training save are outside it (reported as end-to-end figures).
+  One short untimed run per side warms the process up first.
 
 The sides alternate (the order flipped every round) so the load of the shared machine hits them
 alike; each figure is a median over rounds. Torch and the tokenizers run one thread on both
@@ -31,6 +32,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
+import math  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -45,7 +47,8 @@ from attnpred.data.splits import dedupe  # noqa: E402
 from attnpred.data.text import FPB_LABELS, read_examples  # noqa: E402
 from attnpred.models.hf_classifier import HFClassifier, HFClassifierConfig, minilm_dir  # noqa: E402
 from attnpred.tasks.classify import ClassifyRunConfig  # noqa: E402
-from attnpred.tasks.classify_data import TrainBatches, encode_set  # noqa: E402
+from attnpred.tasks.classify_data import (TextDataConfig, TrainBatches, encode_set,  # noqa: E402
+                                          load_splits)
 from attnpred.tasks.classify_predictor import ClassifierPredictor  # noqa: E402
 from attnpred.training.checkpoint import seed_everything  # noqa: E402
 from attnpred.training.trainer import Trainer, TrainerConfig  # noqa: E402
@@ -66,9 +69,10 @@ def since(start: Clock) -> Clock:
 
 # ---- data and models ---------------------------------------------------------------------
 def load_examples():
-    """The de-duplicated AllAgree sentences, in file order."""
-    path = require_data("financial_phrasebank", "Sentences_AllAgree.txt")
-    return dedupe(read_examples(path))
+    """The de-duplicated AllAgree sentences in file order, and the FinBERT training split."""
+    path = str(require_data("financial_phrasebank", "Sentences_AllAgree.txt"))
+    splits, _ = load_splits(TextDataConfig(train=path, split_seed=SEED))
+    return dedupe(read_examples(path)), splits.train
 
 
 def our_config() -> ClassifyRunConfig:
@@ -317,21 +321,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--texts", type=int, default=1000, help="sentences to predict")
     ap.add_argument("--rounds", type=int, default=5, help="timed prediction rounds per side")
-    ap.add_argument("--train-steps", type=int, default=28, help="optimizer steps per run")
-    ap.add_argument("--untimed-steps", type=int, default=3, help="first steps left untimed")
+    ap.add_argument("--warmup-steps", type=int, default=3,
+                    help="steps of the untimed warm-up run of each training side")
     ap.add_argument("--train-rounds", type=int, default=3, help="timed training runs per side")
     ap.add_argument("--parts", default="predict,train", help="predict, train or both")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     started, load_before = time.time(), os.getloadavg()
-    examples = load_examples()
+    examples, train = load_examples()
     records = []
     if "predict" in args.parts:
         records += bench_prediction([e.text for e in examples[: args.texts]], args.rounds)
     if "train" in args.parts:
-        records += bench_training(examples, args.train_steps, args.untimed_steps,
-                                  args.train_rounds)
+        records += bench_training(train, args.train_rounds, args.warmup_steps)
     for r in records:
         print(f"{r['model']:32s} {r['metric']:18s} {r['value']:8.3f}")
     path = write_results(
@@ -341,13 +344,14 @@ def main() -> None:
         notes="value = median over rounds; examples_per_s from process CPU time (one torch "
               "thread, tokenizers single-threaded, so CPU time is the work done without the "
               "waits for the busy shared CPU); wall_* beside. speed_ratio_vs_hf = ours / HF "
-              "examples per second from the same round (> 1: ours faster). Training: timed "
-              "from the end of the first untimed steps to the end of the last optimizer step; "
-              "HF collates each batch inside that window, ours collates the epoch before its "
-              "first step (collate_epoch_cpu_seconds, for every batch of the epoch); "
-              "padded_tokens_timed = tokens incl. padding in the timed steps of each side "
-              "(the same every round: seeded samplers), padded_token_speed_ratio = the ratio "
-              "in padded tokens per CPU second instead of examples. "
+              "examples per second from the same round (> 1: ours faster). Training: one epoch "
+              "of the FinBERT training split per run (every example once on every side), "
+              "timed from the start of the first step to the end of the last optimizer step, "
+              "after one short untimed warm-up run per side; HF collates each batch inside "
+              "that window, ours collates the epoch before its first step "
+              "(collate_epoch_cpu_seconds); padded_tokens_timed = tokens incl. padding over "
+              "the epoch (the same every round: seeded samplers); padded_token_speed_ratio = "
+              "the ratio in padded tokens per CPU second instead of examples. "
               "end_to_end = whole fit()/train() calls (set-up, every step, and for ours the "
               "one end-of-training save of weights + checkpoint; HF saves nothing).")
     print(f"wrote {path}")
