@@ -6,10 +6,13 @@ Each channel's history is normalised by its own mean and spread (RevIN), cut int
 channels at each patch position (so, with MS, the target can read the other inputs). A linear
 head maps the patch states to all H future steps at once.
 
-Beside it runs a linear "highway" (as in LSTNet): a linear map of the history on the series'
-own scale, which keeps the level information that instance normalisation removes. It is fitted
-by least squares on the training windows before training (``fit_skip``) and, by default, kept
-fixed, so gradient training only teaches the attention path what the linear map misses.
+Beside it runs a linear "highway" (as in LSTNet): a linear map of the history, measured from an
+anchor (``skip_anchor``): the last value (the map is then shift-equivariant, and a strong ridge
+penalty shrinks it to Repeat), the window mean (shift-equivariant, shrinks to the mean), or none
+(the series' own scale, which keeps the level information that instance normalisation removes).
+It is fitted by ridge least squares on the training windows before training (``fit_skip``), the
+penalty optionally picked on validation, and by default kept fixed, so gradient training only
+teaches the attention path what the linear map misses.
 
 Shape legend: B windows, L look-back, H horizon, C channels, P patches, E width, h heads.
 """
@@ -52,6 +55,9 @@ class ForecastShape:
         return list(self.targets) or list(range(self.n_channels))
 
 
+SKIP_ANCHORS = ("last", "mean", "none")
+
+
 @dataclass
 class ForecasterConfig(ForecastShape):
     """Shape and size of the attention forecaster."""
@@ -79,12 +85,18 @@ class ForecasterConfig(ForecastShape):
     revin: bool = True
     """Normalise each window's channels by their own mean and std (and undo it on the output)."""
     linear_skip: bool = True
-    """Add a linear map of the normalised history to the forecast."""
+    """Add a linear map of the history to the forecast."""
+    skip_anchor: str = "last"
+    """What the linear skip measures the history from: 'last' (the last value), 'mean' (the
+    window mean) or 'none' (the values as they are)."""
     skip_lstsq: bool = True
     """With linear_skip: start it at the least-squares fit on the training windows, and the
     attention path's head at zero, so training learns what the linear map misses."""
     ridge: float = 1e-3
     """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
+    ridge_grid: tuple[float, ...] = ()
+    """When set (and validation windows are given to ``fit_skip``): try each penalty and keep
+    the one with the lowest validation MSE, written back to ``ridge``."""
     skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
 
@@ -92,7 +104,10 @@ class ForecasterConfig(ForecastShape):
         super().__post_init__()
         check(self.input_len >= self.patch_len >= 1, "patch_len", "must be in [1, input_len]")
         check(1 <= self.stride <= self.patch_len, "stride", "must be in [1, patch_len]")
-        check(self.ridge >= 0, "ridge", "must be >= 0")
+        check(self.skip_anchor in SKIP_ANCHORS, "skip_anchor",
+              f"must be one of {SKIP_ANCHORS}")
+        check(self.ridge >= 0 and all(r >= 0 for r in self.ridge_grid), "ridge",
+              "must be >= 0")
         check(self.d_model % self.heads == 0, "heads", "must divide d_model")
         check(self.layers >= 1 and self.channel_layers >= 0, "layers", "must be >= 1")
         check(all(0 <= p < 1 for p in (self.dropout, self.attn_dropout, self.head_dropout)),
@@ -190,38 +205,81 @@ class PatchForecaster(nn.Module):
         self.register_buffer("spread", patch_to_steps(cfg), persistent=False)
 
     @torch.no_grad()
-    def fit_skip(self, batches: Iterable[dict[str, Tensor]]) -> None:
+    def fit_skip(self, batches: Iterable[dict[str, Tensor]],
+                 val_batches: Iterable[dict[str, Tensor]] | None = None) -> float:
         """Fit the linear skip by ridge least squares on training windows, with the attention
         path's head set to zero (so the model starts as the best linear forecaster).
 
-        With RevIN and a zero head the attention path forecasts each window's mean, so the skip
-        is fit to what remains: the future minus the window mean.
+        With RevIN and a zero head the attention path forecasts each window's mean; the skip is
+        fit to what remains, measured from its anchor: the future minus the anchor, from the
+        history minus the anchor.
 
         Args:
             batches: training windows, dicts with x (B, L, C) and y (B, H, C_out).
+            val_batches: validation windows; with ``cfg.ridge_grid`` they pick the penalty.
+        Returns:
+            The ridge penalty used (also set in ``self.cfg.ridge``).
         """
         if self.skip is None:
             raise ValueError("fit_skip needs linear_skip=True")
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
+        gram, cross, _, _ = self._normal_equations(batches)
+        ridges = self.cfg.ridge_grid if self.cfg.ridge_grid and val_batches is not None \
+            else (self.cfg.ridge,)
+        solutions = {r: self._solve(gram, cross, r) for r in ridges}
+        if len(ridges) > 1:
+            v_gram, v_cross, v_sq, count = self._normal_equations(val_batches)
+            errors = {r: float((torch.trace(w.T @ v_gram @ w) - 2 * torch.trace(w.T @ v_cross)
+                                + v_sq) / count) for r, w in solutions.items()}
+            self.cfg.ridge = min(errors, key=errors.get)
+        solution = solutions[self.cfg.ridge]
+        L = self.cfg.input_len
+        self.skip.weight.copy_(solution[:L].T.float())
+        self.skip.bias.copy_(solution[L].float())
+        return self.cfg.ridge
+
+    def _normal_equations(self, batches: Iterable[dict[str, Tensor]]
+                          ) -> tuple[Tensor, Tensor, Tensor, int]:
+        """Z'Z (L+1, L+1), Z'Y (L+1, H), sum of Y^2 and the count of Y entries, where a row
+        of Z is one channel's history minus its anchor (plus a bias 1) and Y its future minus
+        the anchor."""
         L, H = self.cfg.input_len, self.cfg.horizon
         gram = torch.zeros(L + 1, L + 1, dtype=torch.float64)
         cross = torch.zeros(L + 1, H, dtype=torch.float64)
+        sq, count = torch.zeros((), dtype=torch.float64), 0
         for batch in batches:
-            x = batch["x"]
-            base = torch.zeros(x.shape[0], H, x.shape[2])  # the attention path's forecast
-            if self.revin is not None:
-                base = self.revin.denormalise(base, *self.revin.stats(x))
-            x = x[..., self.cfg.target_list]
-            y = batch["y"] - base[..., self.cfg.target_list]
+            x = batch["x"][..., self.cfg.target_list]
+            anchor = self.anchor(x)
+            x = x - anchor
+            y = (batch["y"] - anchor).transpose(1, 2)
+            y = y.reshape(-1, H).double()
             z = x.transpose(1, 2).reshape(-1, L).double()  # (B*C_out, L)
             z = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], 1)  # bias column
             gram += z.T @ z
-            cross += z.T @ y.transpose(1, 2).reshape(-1, H).double()
-        gram += self.cfg.ridge * gram.diagonal().mean() * torch.eye(L + 1, dtype=gram.dtype)
-        solution = torch.linalg.solve(gram, cross)  # (L + 1, H)
-        self.skip.weight.copy_(solution[:L].T)
-        self.skip.bias.copy_(solution[L])
+            cross += z.T @ y
+            sq, count = sq + (y ** 2).sum(), count + y.numel()
+        return gram, cross, sq, count
+
+    @staticmethod
+    def _solve(gram: Tensor, cross: Tensor, ridge: float) -> Tensor:
+        """Ridge solution (L+1, H); the penalty is relative to the mean diagonal."""
+        eye = torch.eye(len(gram), dtype=gram.dtype)
+        return torch.linalg.solve(gram + ridge * gram.diagonal().mean() * eye, cross)
+
+    def anchor(self, x: Tensor) -> Tensor:
+        """x: (B, L, C) -> (B, 1, C), the point the linear skip measures the history from."""
+        if self.cfg.skip_anchor == "last":
+            return x[:, -1:]
+        if self.cfg.skip_anchor == "mean":
+            return x.mean(1, keepdim=True)
+        return torch.zeros_like(x[:, :1])
+
+    def _skip(self, raw: Tensor, base: Tensor) -> Tensor:
+        """The linear skip's forecast (B, H, C) added to the attention path's, whose forecast
+        at a zero head is ``base`` (B, 1, C): anchor + W (history - anchor) + b - base."""
+        anchor = self.anchor(raw)
+        return anchor - base + self.skip((raw - anchor).transpose(1, 2)).transpose(1, 2)
 
     def _patches(self, z: Tensor) -> Tensor:
         """z: (B, C, L) -> (B, C, P, patch_len)."""
@@ -255,8 +313,10 @@ class PatchForecaster(nn.Module):
             ForecastOutput with forecast (B, H, C_out).
         """
         b, raw = x.shape[0], x
+        base = torch.zeros_like(x[:, :1])  # the attention path's forecast at a zero head
         if self.revin is not None:
             x, mean, std = self.revin.normalise(x)
+            base = self.revin.denormalise(base, mean, std)
         z = x.transpose(1, 2)  # (B, C, L)
         tokens = self.embed(self._patches(z))  # (B, C, P, E)
         c, p, e = tokens.shape[1:]
@@ -266,8 +326,8 @@ class PatchForecaster(nn.Module):
         out = self.head(h.flatten(2)).transpose(1, 2)  # (B, H, C)
         if self.revin is not None:
             out = self.revin.denormalise(out, mean, std)
-        if self.skip is not None:  # on the series' own scale: it keeps the level information
-            out = out + self.skip(raw.transpose(1, 2)).transpose(1, 2)
+        if self.skip is not None:
+            out = out + self._skip(raw, base)
         forecast = out[..., self.cfg.target_list]
         history = self.history_attention(enc.attentions, b) if return_attention else None
         return ForecastOutput(forecast, forecast_loss(forecast, y), enc.attentions,

@@ -159,6 +159,7 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any
     started = time.time()
     if is_trainable(cfg):
         _fit(model, cfg, prep, run_dir)
+        save_config(cfg, run_dir / "config.json")  # with what the fit chose (the ridge)
     else:
         save_weights(model, run_dir / "model.safetensors")
     seconds = time.time() - started
@@ -174,7 +175,7 @@ def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path
     train, val = prep.windows["train"], prep.windows["val"]
     if isinstance(model, PatchForecaster) and cfg.forecaster.linear_skip \
             and cfg.forecaster.skip_lstsq:
-        model.fit_skip(train.batches(1024))
+        model.fit_skip(train.batches(1024), val.batches(1024))
 
     def source(epoch: int) -> EpochBatches:
         return EpochBatches(train, cfg.batch_size, epoch, cfg.trainer.seed,

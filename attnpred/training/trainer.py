@@ -59,6 +59,9 @@ class TrainerConfig:
     """Stop after this many evaluations without improvement (0: never stop early)."""
     eval_every: int = 0
     """Evaluate every this many optimizer steps (0: at the end of each epoch)."""
+    eval_at_start: bool = False
+    """Also evaluate the model before the first step, so the best weights can be the starting
+    ones (for models that start from a fitted solution, like the forecaster's linear skip)."""
     checkpoint_every: int = 0
     """Checkpoint every this many optimizer steps (0: at the end of each epoch)."""
     seed: int = 13
@@ -237,6 +240,8 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=state.step, disable=not self.cfg.progress,
                    desc="train", dynamic_ncols=True)
         stop, t0, running = state.step >= self.total_steps, time.time(), []
+        if self.cfg.eval_at_start and state.step == 0 and not state.history:
+            self._evaluate(state)
         while not stop and state.epoch < self.cfg.epochs:
             batches = source(state.epoch)
             while state.batch < len(batches) and not stop:

@@ -102,3 +102,49 @@ def test_least_squares_skip_recovers_a_linear_rule():
     model.fit_skip([{"x": x[:32], "y": y[:32]}, {"x": x[32:], "y": y[32:]}])
     assert model(x=x, y=y).loss.item() < 1e-3
     assert model.head[-1].weight.abs().sum() == 0
+
+
+def test_ridge_grid_picks_the_penalty_with_the_lowest_validation_error():
+    """The grid's pick matches fitting each penalty alone and scoring it on validation."""
+    torch.manual_seed(3)
+    x = torch.randn(96, 32, 3)
+    y = (x[..., :1].transpose(1, 2) @ (torch.randn(32, 8) / 8)).transpose(1, 2)
+    y = y.expand(-1, -1, 3) + 0.8 * torch.randn(96, 8, 3)  # noisy: some penalty helps
+    train, val = [{"x": x[:40], "y": y[:40]}], [{"x": x[40:], "y": y[40:]}]
+    grid = (1e-4, 1e-1, 1.0, 10.0, 1e3)
+    errors = {}
+    for ridge in grid:
+        model = PatchForecaster(tiny(linear_skip=True, ridge=ridge)).eval()
+        model.fit_skip(train)
+        errors[ridge] = model(x=x[40:], y=y[40:]).loss.item()
+    model = PatchForecaster(tiny(linear_skip=True, ridge_grid=grid)).eval()
+    picked = model.fit_skip(train, val)
+    assert picked == min(errors, key=errors.get) == model.cfg.ridge
+    assert model(x=x[40:], y=y[40:]).loss.item() == pytest.approx(errors[picked], rel=1e-4)
+    assert len(set(round(e, 6) for e in errors.values())) > 1  # the penalty matters here
+
+
+def _fitted(anchor, ridge=1e-3, seed=4):
+    torch.manual_seed(seed)
+    x = torch.randn(48, 32, 3).cumsum(1)
+    y = x[:, -8:].flip(1) + 0.1 * torch.randn(48, 8, 3)
+    model = PatchForecaster(tiny(linear_skip=True, skip_anchor=anchor, ridge=ridge)).eval()
+    model.fit_skip([{"x": x, "y": y}])
+    return model, x
+
+
+@pytest.mark.parametrize("anchor", ["last", "mean"])
+def test_anchored_skip_makes_the_whole_model_shift_equivariant(anchor):
+    """Adding c to every history value adds c to every forecast ('none' does not)."""
+    model, x = _fitted(anchor)
+    torch.nn.init.normal_(model.head[-1].weight, std=0.1)  # the attention path forecasts too
+    shifted = model(x=x + 5.0).forecast
+    assert torch.allclose(shifted, model(x=x).forecast + 5.0, atol=1e-3)
+    level, _ = _fitted("none")
+    assert not torch.allclose(level(x=x + 5.0).forecast, level(x=x).forecast + 5.0, atol=1e-2)
+
+
+def test_last_anchor_with_a_huge_penalty_is_repeat():
+    model, x = _fitted("last", ridge=1e9)
+    repeat = x[:, -1:].expand(-1, 8, -1)
+    assert torch.allclose(model(x=x).forecast, repeat, atol=1e-3)

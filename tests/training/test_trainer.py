@@ -127,3 +127,26 @@ def test_max_steps(tmp_path):
     source, _, _ = make_source()
     state = Trainer(tiny_model(), cfg(max_steps=4, eval_every=0), tmp_path).fit(source)
     assert state.step == 4
+
+
+def test_eval_at_start_keeps_the_starting_weights_when_training_only_hurts(tmp_path):
+    """A dev metric that gets worse with every evaluation: with eval_at_start the model ends
+    with its starting weights; without it, with the first epoch's."""
+    source, _, _ = make_source()
+
+    def worsening():
+        calls = []
+
+        def evaluate(model):
+            calls.append(1)
+            return {"accuracy": 1.0 - 0.1 * len(calls)}
+        return evaluate, calls
+    for at_start in (True, False):
+        model = tiny_model()
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        evaluate, calls = worsening()
+        state = Trainer(model, cfg(epochs=2, eval_every=0, eval_at_start=at_start),
+                        tmp_path / str(at_start), evaluate).fit(source)
+        same = all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+        assert same is at_start
+        assert len(calls) == 2 + at_start and state.best == pytest.approx(0.9)
