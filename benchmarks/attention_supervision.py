@@ -5,7 +5,7 @@ whose attention is supervised and reported): accuracy, plausibility against the 
 (AUPRC, top-k token F1, IOU-F1) and faithfulness (comprehensiveness, sufficiency, AOPC over
 {1, 5, 10, 20, 50}%) for lambda = 0 and supervised attention at a few lambdas; rationales on
 10%, 25% and 100% of the training reviews; the scratch model with and without masked-token
-pretraining and with and without self-training; beside uniform and random attention and the
+pretraining; both models with and without self-training; beside uniform and random attention and the
 human ceiling (each annotator against the others).
 
 The lambda used for the 10% / 25% runs is picked on dev: the highest dev AUPRC among the
@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, ROOT, record, require_data, write_results
+from common import RESULTS, ROOT, merge_results, record, require_data, write_results
 
 import torch  # noqa: E402
 
@@ -48,6 +48,8 @@ WORK = ROOT / "runs" / "attention_supervision"
 SEED = 13
 LAMBDAS = {"scratch": (0.0, 0.5, 2.0, 8.0), "minilm": (0.0, 1.0, 4.0)}
 FRACTIONS = (0.1, 0.25)
+FRACTION_SCALES = (1.0, 4.0)
+"""Fewer rationales: lambda = the full-data pick times each scale, the better one picked on dev."""
 MODEL_METRICS = ("auprc", "token_f1", "iou_f1", "auprc_union", "token_f1_union",
                  "iou_f1_union", "comprehensiveness", "sufficiency")
 
@@ -177,17 +179,17 @@ def value(records: list[dict], model: str, split: str, metric: str, **match) -> 
     raise KeyError((model, split, metric, match))
 
 
-def pick_lambda(records: list[dict], model: str, lambdas) -> float:
-    """Highest dev AUPRC among supervised lambdas within 1 point of lambda=0's dev accuracy."""
+def pick_lambda(records: list[dict], model: str, lambdas, fraction: float = 1.0) -> float:
+    """Highest dev AUPRC among supervised lambdas (at ``fraction``) whose dev accuracy is
+    within 1 point of lambda=0's (all rationales); else the most accurate."""
     base = value(records, model, "dev", "accuracy", **{"lambda": 0.0, "fraction": 1.0})
     sup = [lam for lam in lambdas if lam > 0]
-    ok = [lam for lam in sup if value(records, model, "dev", "accuracy",
-                                      **{"lambda": lam, "fraction": 1.0}) >= base - 0.01]
+    dev = lambda lam, metric: value(records, model, "dev", metric,  # noqa: E731
+                                    **{"lambda": lam, "fraction": fraction})
+    ok = [lam for lam in sup if dev(lam, "accuracy") >= base - 0.01]
     if ok:
-        return max(ok, key=lambda lam: value(records, model, "dev", "auprc",
-                                             **{"lambda": lam, "fraction": 1.0}))
-    return max(sup, key=lambda lam: value(records, model, "dev", "accuracy",
-                                          **{"lambda": lam, "fraction": 1.0}))
+        return max(ok, key=lambda lam: dev(lam, "auprc"))
+    return max(sup, key=lambda lam: dev(lam, "accuracy"))
 
 
 # ---- experiments --------------------------------------------------------------------------
@@ -208,13 +210,17 @@ def lambda_and_fraction_runs(kind: str, name: str, files: dict, records: list, s
                                                              for r in records))
         save()
     best = pick_lambda(records, name, lambdas)
+    picks = {"1.0": best}
     for frac in fractions:
-        run_dir = WORK / f"{name}_lambda{best:g}_fraction{frac:g}"
-        metrics, sec = timed_run(run_dir, train_one(
-            run_config(kind, files, best, frac, init_from=init_from), run_dir))
-        records += run_records(name, metrics, sec, **{"lambda": best, "fraction": frac})
-        save()
-    return best
+        candidates = tuple(best * scale for scale in FRACTION_SCALES)
+        for lam in candidates:
+            run_dir = WORK / f"{name}_lambda{lam:g}_fraction{frac:g}"
+            metrics, sec = timed_run(run_dir, train_one(
+                run_config(kind, files, lam, frac, init_from=init_from), run_dir))
+            records += run_records(name, metrics, sec, **{"lambda": lam, "fraction": frac})
+            save()
+        picks[str(frac)] = pick_lambda(records, name, candidates, frac)
+    return picks
 
 
 def mlm_runs(files: dict, best: float, records: list, save) -> None:
@@ -233,12 +239,12 @@ def mlm_runs(files: dict, best: float, records: list, save) -> None:
                              init_from=str(pre_dir), fractions=(), lambdas=(0.0, best))
 
 
-def self_training_runs(files: dict, best: float, records: list, save) -> None:
+def self_training_runs(kind: str, files: dict, best: float, records: list, save) -> None:
     """Labels on 25% of the training reviews, the other 75% unlabelled; 2 rounds."""
     st = SelfTrainingConfig(rounds=2, threshold=0.9, balance=True)
     for lam in (0.0, best):
-        parent = WORK / f"scratch_selftrain_lambda{lam:g}"
-        cfg = run_config("scratch", files, lam, train="train25")
+        parent = WORK / f"{kind}_selftrain_lambda{lam:g}"
+        cfg = run_config(kind, files, lam, train="train25")
         unlabelled = [json.loads(x)["text"] for x in open(files["unlabelled"])]
         final = parent / f"round{st.rounds}"
         if not (final / "metrics.json").exists():
@@ -249,7 +255,7 @@ def self_training_runs(files: dict, best: float, records: list, save) -> None:
         summary = json.loads((parent / "self_training.json").read_text())
         for rnd in summary["rounds"]:
             metrics = json.loads((parent / f"round{rnd['round']}" / "metrics.json").read_text())
-            records += run_records("scratch", metrics, seconds, **{
+            records += run_records(kind, metrics, seconds, **{
                 "lambda": lam, "fraction": 1.0, "labelled_fraction": 0.25,
                 "self_training_round": rnd["round"], "pseudo_labels": rnd["pseudo_labels"],
                 "notes": "labels and rationales on 25% of the training reviews, the other 75% "
@@ -305,16 +311,28 @@ def main() -> None:
     notes = {"split": files["sizes"], "protocol": "BENCHMARKS.md section 2; reference map = "
              "words marked by at least half of the annotators (*_union: any annotator); "
              "attention = the attention-pooling head, sub-words summed to words; lambda "
-             "picked on dev (see pick_lambda)", "selected_lambda": {}}
-    save = lambda: write_results("attention_supervision", records, started, **notes)  # noqa: E731
+             "picked on dev per fraction (see pick_lambda; selected_lambda: fraction -> "
+             "lambda)", "selected_lambda": {},
+             "timing": "finished runs under runs/attention_supervision are reused, so "
+                       "wall_seconds covers only this invocation; each record's seconds is "
+                       "the training + evaluation time of its own run"}
+    def save() -> None:
+        """The whole file on a full run; with --only, merged into the file on disk (re-read
+        just before writing, so a run of the other family beside this one keeps its records)."""
+        if args.only is None:
+            write_results("attention_supervision", records, started, **notes)
+        else:
+            merge_results("attention_supervision", records, started, **notes)
     if args.only in (None, "scratch"):
-        best = lambda_and_fraction_runs("scratch", "scratch", files, records, save)
-        notes["selected_lambda"]["scratch"] = best
+        picks = lambda_and_fraction_runs("scratch", "scratch", files, records, save)
+        notes["selected_lambda"]["scratch"] = picks
+        best = picks["1.0"]
         mlm_runs(files, best, records, save)
-        self_training_runs(files, best, records, save)
+        self_training_runs("scratch", files, best, records, save)
     if args.only in (None, "minilm"):
-        notes["selected_lambda"]["minilm"] = lambda_and_fraction_runs("minilm", "minilm", files,
-                                                                      records, save)
+        picks = lambda_and_fraction_runs("minilm", "minilm", files, records, save)
+        notes["selected_lambda"]["minilm"] = picks
+        self_training_runs("minilm", files, picks["1.0"], records, save)
     save()
     plot(records, RESULTS / "attention_supervision.png")
     print(f"wrote {RESULTS / 'attention_supervision.json'} and the plot", file=sys.stderr)

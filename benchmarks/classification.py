@@ -11,11 +11,10 @@ is picked on dev accuracy, with early stopping on dev.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from common import RESULTS, record, require_data, write_results
+from common import merge_results, record, require_data
 
 import torch
 
@@ -95,13 +94,10 @@ def main() -> None:
 
 
 def save(dataset: str, model: str, new: list[dict], started: float) -> None:
-    """Merge this run's records into classification.json, re-read just before writing (several
-    invocations, one per dataset or model, may run side by side)."""
-    out = RESULTS / "classification.json"
-    old = json.loads(out.read_text())["records"] if out.exists() else []
-    keep = [r for r in old if not (r["dataset"] == dataset and r["model"] in (model, "majority"))]
-    write_results("classification", keep + new, started)
-
+    """Merge this run's records into classification.json (several invocations, one per
+    dataset or model, may run side by side)."""
+    merge_results("classification", new, started, replaces=lambda r: r["dataset"] == dataset
+                  and r["model"] in (model, "majority"))
 
 if __name__ == "__main__":
     main()

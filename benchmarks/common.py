@@ -78,6 +78,31 @@ def write_results(benchmark: str, records: list[dict[str, Any]], started: float,
     return path
 
 
+def merge_results(benchmark: str, records: list[dict[str, Any]], started: float,
+                  replaces=None, **extra: Any) -> Path:
+    """Merge ``records`` into benchmarks/results/<benchmark>.json, re-read just before writing
+    (several invocations may run side by side, each writing its own part).
+
+    An old record is dropped when a new one has the same configuration (every field but the
+    value and the seconds) or when ``replaces(old_record)`` is true; dict-valued ``extra``
+    fields are merged key by key with the old file's.
+    """
+    path = RESULTS / f"{benchmark}.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    new_keys = {_config_key(r) for r in records}
+    keep = [r for r in old.get("records", [])
+            if _config_key(r) not in new_keys and not (replaces and replaces(r))]
+    for key, val in extra.items():
+        if isinstance(val, dict) and isinstance(old.get(key), dict):
+            extra[key] = {**old[key], **val}
+    return write_results(benchmark, keep + records, started, **extra)
+
+
+def _config_key(rec: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in rec.items() if k not in ("value", "seconds")},
+                      sort_keys=True)
+
+
 def require_data(*parts: str) -> Path:
     """Path under the shared data folder, or exit with a clear message when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

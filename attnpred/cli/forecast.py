@@ -27,6 +27,7 @@ TRAIN_FLAGS = [
     ("forecaster", "heads"), ("forecaster", "ff_dim"), ("forecaster", "layers"),
     ("forecaster", "channel_layers"), ("forecaster", "dropout"),
     ("forecaster", "head_dropout"), ("forecaster", "revin"), ("forecaster", "linear_skip"),
+    ("forecaster", "skip_anchor"), ("forecaster", "ridge"), ("forecaster", "ridge_grid"),
     ("baseline", "period"), ("baseline", "kernel"),
     ("trainer", "epochs"), ("trainer", "lr"), ("trainer", "weight_decay"),
     ("trainer", "patience"), ("trainer", "seed"), ("trainer", "device"),

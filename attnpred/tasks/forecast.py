@@ -36,7 +36,7 @@ NAIVE = ("repeat", "seasonal-naive")
 def _trainer_defaults() -> TrainerConfig:
     return TrainerConfig(epochs=6, lr=1e-4, metric="mse", mode="min", patience=3,
                          schedule="cosine", weight_decay=0.01, progress=False,
-                         tensorboard=False)
+                         tensorboard=False, eval_at_start=True)
 
 
 @dataclass
