@@ -265,7 +265,10 @@ def self_training_runs(kind: str, files: dict, best: float, records: list, save)
 
 # ---- plot ---------------------------------------------------------------------------------
 
-def plot(records: list[dict], path: Path) -> None:
+def plot(records: list[dict], path: Path, selected: dict | None = None) -> None:
+    """Accuracy against AUPRC over lambda (all rationales), and the dev-picked lambda on 10%
+    and 25% of the rationales (hollow markers)."""
+    selected = selected or {}
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -282,6 +285,15 @@ def plot(records: list[dict], path: Path) -> None:
         for (lam, a), y in zip(pts, acc):
             ax.annotate(f"λ={lam:g}", (a, y), textcoords="offset points", xytext=(4, 4),
                         fontsize=8)
+        color = ax.lines[-1].get_color()
+        for frac, lam in (selected.get(name) or {}).items():
+            if float(frac) == 1.0:
+                continue
+            f = {"lambda": lam, "fraction": float(frac)}
+            a, y = (value(records, name, "test", m, **f) for m in ("auprc", "accuracy"))
+            ax.scatter([a], [y], marker=marker, facecolors="none", edgecolors=color)
+            ax.annotate(f"{float(frac):.0%} rationales", (a, y), textcoords="offset points",
+                        xytext=(4, -10), fontsize=7, color=color)
     for name, style in (("uniform", ":"), ("random", "-."), ("human", "--")):
         try:
             ax.axvline(value(records, name, "test", "auprc"), color="grey", linestyle=style,
@@ -301,7 +313,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=("scratch", "minilm"), help="run one model family")
     ap.add_argument("--fresh", action="store_true", help="retrain every run")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw the PNG from results/attention_supervision.json")
     args = ap.parse_args()
+    if args.plot_only:
+        data = json.loads((RESULTS / "attention_supervision.json").read_text())
+        return plot(data["records"], RESULTS / "attention_supervision.png",
+                    data.get("selected_lambda"))
     torch.set_num_threads(1)
     started = time.time()
     if args.fresh and WORK.exists():
@@ -334,7 +352,7 @@ def main() -> None:
         notes["selected_lambda"]["minilm"] = picks
         self_training_runs("minilm", files, picks["1.0"], records, save)
     save()
-    plot(records, RESULTS / "attention_supervision.png")
+    plot(records, RESULTS / "attention_supervision.png", notes["selected_lambda"])
     print(f"wrote {RESULTS / 'attention_supervision.json'} and the plot", file=sys.stderr)
 
 

@@ -97,7 +97,8 @@ PUBLISHED = {
 
 def attention_model(spec: dict[str, Any], L: int, anchor: str, ridge: float) -> ForecasterConfig:
     patch_len, stride = spec["patches"][L]
-    return patch_model(patch_len=patch_len, stride=stride, skip_anchor=anchor, ridge=ridge)
+    return patch_model(patch_len=patch_len, stride=stride, skip_anchor=anchor, ridge=ridge,
+                       ridge_grid=())
 
 
 def run_config(spec: dict[str, Any], path: Path, horizon: int, L: int,

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 from common import RESULTS, ROOT
 
 from attnpred.io import atomic_write_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-KEYS = ("horizon", "seq_len", "pass", "lambda", "fraction", "seed", "variant", "direction",
-        "symmetrize")
+KEYS = ("horizon", "input_len", "anchor", "selected", "seq_len", "pass", "lambda", "fraction",
+        "labelled_fraction", "self_training_round", "seed", "variant", "direction", "symmetrize")
 
 
 def table(data: dict) -> str:

@@ -94,9 +94,10 @@ class ForecasterConfig(ForecastShape):
     attention path's head at zero, so training learns what the linear map misses."""
     ridge: float = 1e-3
     """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
-    ridge_grid: tuple[float, ...] = ()
-    """When set (and validation windows are given to ``fit_skip``): try each penalty and keep
-    the one with the lowest validation MSE, written back to ``ridge``."""
+    ridge_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
+    """Penalties tried when validation windows are given to ``fit_skip`` (training does): the
+    one with the lowest validation MSE is kept and written back to ``ridge``; empty: use
+    ``ridge`` as it is."""
     skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
 

@@ -202,7 +202,6 @@ def finish(model: nn.Module, sets: dict[str, EncodedSet], vocab: LabelVocab,
 
 def rationale_scorer(model: nn.Module, tokenizer, vocab: LabelVocab, cfg: ClassifyRunConfig):
     """Rationale metrics of a split (None without rationales); faithfulness on test only."""
-    from attnpred.tasks.classify_predictor import ClassifierPredictor
     predictor = ClassifierPredictor(model, tokenizer, vocab, cfg,
                                     device=str(next(model.parameters()).device))
     return lambda split, examples: evaluate_rationales(predictor, examples, cfg.supervision,
@@ -244,7 +243,6 @@ def score(model: nn.Module, data: EncodedSet, vocab: LabelVocab, batch_size: int
 
 def evaluate_run(run_dir: str | Path, path: str, **overrides: str) -> dict[str, Any]:
     """Evaluate a trained run on a labelled file, beside the run's majority baseline."""
-    from attnpred.tasks.classify_predictor import ClassifierPredictor
     run_dir = Path(run_dir)
     pred = ClassifierPredictor.load(run_dir)
     cfg = pred.config
@@ -265,4 +263,4 @@ def load_run_config(run_dir: str | Path) -> ClassifyRunConfig:
     return load_config(ClassifyRunConfig, Path(run_dir) / "config.json")
 
 
-from attnpred.tasks.classify_predictor import ClassifierPredictor  # noqa: E402,F401  (registry)
+from attnpred.tasks.classify_predictor import ClassifierPredictor  # noqa: E402  (cycle)

@@ -11,7 +11,7 @@ from transformers import PreTrainedTokenizerFast
 from attnpred.config import check
 from attnpred.data.encoding import Encoded, bucket_batches, encode_texts, pad
 from attnpred.data.labels import LabelVocab
-from attnpred.data.splits import Split, dedupe, load_split, save_split, stratified_split
+from attnpred.data.splits import Split, dedupe, load_split, stratified_split
 from attnpred.data.text import TextExample, read_examples
 from attnpred.errors import AttnpredError
 

@@ -2,7 +2,6 @@
 import json
 
 import pytest
-import torch
 from textdata import synthetic_rows, write_csv
 
 import attnpred
