@@ -61,6 +61,13 @@ def train_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     for flag, (_, typ, help_) in TRAIN_FLAGS.items():
         ap.add_argument("--" + flag.replace("_", "-"), type=typ, help=help_)
+    st = ap.add_argument_group("self-training (pseudo-labels on unlabelled text)")
+    st.add_argument("--unlabelled", help="unlabelled texts (.txt one per line, or CSV/TSV/JSONL "
+                    "with --text-column); each round's run goes to OUT/roundN")
+    st.add_argument("--self-train-rounds", type=int, default=1,
+                    help="pseudo-labelling rounds after the first model (default 1)")
+    st.add_argument("--pseudo-threshold", type=float, default=0.9,
+                    help="keep a pseudo-label when its probability is at least this")
     return ap
 
 
@@ -82,9 +89,38 @@ def train(argv: list[str]) -> None:
     from attnpred.tasks.classify import train_classifier
     args = train_parser().parse_args(argv)
     cfg = build_config(args)
+    if args.unlabelled:
+        return self_train_cli(cfg, args)
     train_classifier(cfg, args.out, resume=args.resume, overwrite=args.overwrite)
     print((Path(args.out) / "report.txt").read_text())
     print(f"run saved to {args.out}")
+
+
+def self_train_cli(cfg, args: argparse.Namespace) -> None:
+    """Self-training: OUT/round0 (the labelled data), OUT/round1, ...; report the last round."""
+    import shutil
+
+    from attnpred.errors import AttnpredError
+    from attnpred.supervision.self_training import SelfTrainingConfig, self_train
+    from attnpred.tasks.classify import prepare_run_dir
+    if args.resume:
+        raise AttnpredError("--resume is not available with --unlabelled", field="resume")
+    st = SelfTrainingConfig(unlabelled=args.unlabelled, rounds=args.self_train_rounds,
+                            threshold=args.pseudo_threshold, text_column=cfg.data.text_column)
+    out = Path(args.out)
+    if (out / "self_training.json").exists():
+        if not args.overwrite:
+            raise AttnpredError("run directory holds a completed self-training run; pass "
+                                "--overwrite or choose another --out", file=out)
+        shutil.rmtree(out)
+    prepare_run_dir(out, resume=False, overwrite=args.overwrite)
+    final = self_train(cfg, st, out)
+    summary = json.loads((out / "self_training.json").read_text())
+    print((final / "report.txt").read_text())
+    for r in summary["rounds"]:
+        print(f"round {r['round']}: {r['pseudo_labels']} pseudo-labels, "
+              + ", ".join(f"{k} {v:.4f}" for k, v in r["metrics"].items()))
+    print(f"rounds saved under {out}; the last is {final}")
 
 
 def evaluate(run_dir: str, argv: list[str]) -> None:

@@ -64,3 +64,31 @@ def test_pretrain_help_and_missing_texts(capsys):
     assert "--texts" in capsys.readouterr().out
     assert main(["pretrain", "--out", "/tmp/never-written"]) == 2
     assert "texts" in capsys.readouterr().err
+
+
+def test_self_training_from_the_command_line(tmp_path, capsys):
+    """--unlabelled runs round0 on the labelled data, then a round on pseudo-labels; a second
+    call without --overwrite is refused and leaves the rounds in place."""
+    train, test = records(40, 0), records(12, 1)
+    (tmp_path / "pool.txt").write_text("\n".join(r["text"] for r in records(30, 2)) + "\n")
+    args = ["train", "--task", "classify", "--out", str(tmp_path / "st"),
+            "--train", write(tmp_path / "train.jsonl", train, ("text", "label")),
+            "--dev", write(tmp_path / "dev.jsonl", test, ("text", "label")),
+            "--test", write(tmp_path / "test.jsonl", test, ("text", "label")),
+            "--unlabelled", str(tmp_path / "pool.txt"), "--pseudo-threshold", "0.5",
+            "--model", "scratch", "--model-dir", "minilm", "--dim", "16", "--layers", "1",
+            "--heads", "2", "--vocab-size", "60", "--max-len", "12", "--batch-size", "8",
+            "--epochs", "2", "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "round 0: 0 pseudo-labels" in out and "round 1:" in out
+    summary = json.loads((tmp_path / "st" / "self_training.json").read_text())
+    assert [r["round"] for r in summary["rounds"]] == [0, 1]
+    assert (tmp_path / "st" / "round1" / "metrics.json").exists()
+    assert main(args) == 2
+    assert "completed self-training run" in capsys.readouterr().err
+    assert (tmp_path / "st" / "round1" / "metrics.json").exists()
+    bad = args[:-1] + ["--pseudo-threshold", "2", "--overwrite", "--no-progress"]
+    assert main(bad) == 2
+    assert "threshold" in capsys.readouterr().err
+    assert (tmp_path / "st" / "round1" / "metrics.json").exists()  # a bad flag destroys nothing
