@@ -132,6 +132,9 @@ class ForecastOutput:
         history_attention: (B, C_out, L) attention received by each history step, averaged over
             layers, heads and query patches and spread over each patch's steps; each row sums
             to 1. None unless asked for (and for the baselines).
+        attention_part: (B, H, C_out) what the attention path adds to the forecast (the rest
+            is the linear skip and the window mean), so a user can see how much of a forecast
+            the attention explains. None unless attention was asked for.
     """
 
     forecast: Tensor
@@ -139,6 +142,7 @@ class ForecastOutput:
     attentions: tuple[Tensor, ...] = ()
     channel_attentions: tuple[Tensor, ...] = ()
     history_attention: Tensor | None = None
+    attention_part: Tensor | None = None
 
 
 def forecast_loss(forecast: Tensor, y: Tensor | None) -> Tensor | None:
@@ -327,9 +331,13 @@ class PatchForecaster(nn.Module):
         out = self.head(h.flatten(2)).transpose(1, 2)  # (B, H, C)
         if self.revin is not None:
             out = self.revin.denormalise(out, mean, std)
+        attention_part = out - base  # the attention path's forecast beyond its zero-head base
         if self.skip is not None:
             out = out + self._skip(raw, base)
-        forecast = out[..., self.cfg.target_list]
-        history = self.history_attention(enc.attentions, b) if return_attention else None
+        targets = self.cfg.target_list
+        forecast = out[..., targets]
+        if not return_attention:
+            return ForecastOutput(forecast, forecast_loss(forecast, y))
         return ForecastOutput(forecast, forecast_loss(forecast, y), enc.attentions,
-                              channel_attn, history)
+                              channel_attn, self.history_attention(enc.attentions, b),
+                              attention_part[..., targets])

@@ -36,7 +36,7 @@ NAIVE = ("repeat", "seasonal-naive")
 def _trainer_defaults() -> TrainerConfig:
     return TrainerConfig(epochs=6, lr=1e-4, metric="mse", mode="min", patience=3,
                          schedule="cosine", weight_decay=0.01, progress=False,
-                         tensorboard=False, eval_at_start=True)
+                         tensorboard=False)
 
 
 @dataclass
@@ -200,6 +200,8 @@ class Forecast:
         history: (L, C_out) the history of the target channels.
         attention: (C_out, L) attention over the history (rows sum to 1), or None.
         truth: (H, C_out) observed values where the series has them (NaN elsewhere), or None.
+        attention_part: (H, C_out) how much of each forecast value the attention path adds (the
+            rest comes from the linear skip and the window level), or None.
     """
 
     dates: pd.DatetimeIndex
@@ -209,6 +211,7 @@ class Forecast:
     history: np.ndarray
     attention: np.ndarray | None = None
     truth: np.ndarray | None = None
+    attention_part: np.ndarray | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The forecast as a table: a date column and one column per target."""
@@ -233,6 +236,9 @@ class Forecast:
             out["history_dates"] = [d.isoformat() for d in self.history_dates]
             out["attention"] = {c: self.attention[i].tolist()
                                 for i, c in enumerate(self.columns)}
+        if self.attention_part is not None:
+            out["attention_part"] = {c: self.attention_part[:, i].tolist()
+                                     for i, c in enumerate(self.columns)}
         return out
 
 
@@ -301,9 +307,12 @@ class ForecastPredictor:
             truth[: len(known)] = known
         dates = series.dates[end: end + H] if end + H <= len(series) else \
             future_dates(series.dates[:end], H)
+        part = getattr(out, "attention_part", None)
+        if part is not None:  # a difference: rescaled, not shifted
+            part = part[0].cpu().double().numpy() * self.scaler.std[self.outputs]
         return Forecast(dates, values, self.target_names, series.dates[end - L: end],
                         series.values[end - L: end][:, self.outputs],
-                        None if attn is None else attn[0].cpu().numpy(), truth)
+                        None if attn is None else attn[0].cpu().numpy(), truth, part)
 
     def evaluate(self, path: str | Path | None = None, split: str = "test",
                  baselines: bool = True) -> dict[str, Any]:

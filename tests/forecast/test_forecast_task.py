@@ -86,6 +86,7 @@ def test_predict_past_the_end_with_dates_and_attention(trained):
     assert f.history_dates[-1] == pd.Timestamp(last)
     assert list(f.to_frame().columns) == ["date", "a", "b", "OT"]
     assert len(f.to_dict()["attention"]["OT"]) == 48
+    assert f.attention_part.shape == (12, 3) and len(f.to_dict()["attention_part"]["OT"]) == 12
 
 
 def test_predict_needs_a_full_history(trained):

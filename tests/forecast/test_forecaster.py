@@ -148,3 +148,19 @@ def test_last_anchor_with_a_huge_penalty_is_repeat():
     model, x = _fitted("last", ridge=1e9)
     repeat = x[:, -1:].expand(-1, 8, -1)
     assert torch.allclose(model(x=x).forecast, repeat, atol=1e-3)
+
+
+def test_attention_part_is_what_the_attention_path_adds():
+    """Zero head: the attention path adds nothing; otherwise forecast - attention_part is the
+    forecast of the same model with its head zeroed (the skip and the window level)."""
+    model, x = _fitted("last")
+    out = model(x=x, return_attention=True)
+    assert torch.allclose(out.attention_part, torch.zeros_like(out.attention_part), atol=1e-6)
+    torch.nn.init.normal_(model.head[-1].weight, std=0.1)
+    out = model(x=x, return_attention=True)
+    assert out.attention_part.abs().max() > 1e-2
+    torch.nn.init.zeros_(model.head[-1].weight)
+    torch.nn.init.zeros_(model.head[-1].bias)
+    rest = model(x=x).forecast
+    assert torch.allclose(out.forecast - out.attention_part, rest, atol=1e-4)
+    assert model(x=x).attention_part is None
