@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor
 
 from attnpred.data.encoding import pad
+from attnpred.data.text import json_records
 from attnpred.errors import AttnpredError
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -101,15 +101,9 @@ def read_tsv(path: str | Path, src_field: str, tgt_field: str) -> list[ParallelE
 def read_jsonl(path: str | Path, src_field: str, tgt_field: str) -> list[ParallelExample]:
     """One JSON object per line with string ``src_field`` and ``tgt_field`` values."""
     out = []
-    for i, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AttnpredError(f"invalid JSON: {exc.msg}", file=path, line=i) from None
+    for i, obj in json_records("\n".join(read_lines(path)), str(path)):
         for name in (src_field, tgt_field):
-            if not isinstance(obj, dict) or not isinstance(obj.get(name), str):
+            if not isinstance(obj.get(name), str):
                 raise AttnpredError(f"missing string field {name!r}", file=path, line=i,
                                     field=name)
         out.append(ParallelExample(obj[src_field], obj[tgt_field], i))

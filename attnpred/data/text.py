@@ -275,10 +275,12 @@ def _check_header(header: list[str], source: str, line: int, text_column: str,
 
 # ---- JSONL --------------------------------------------------------------------------------
 
-def _read_jsonl(text: str, source: str, text_column: str, label_column: str,
-                require_label: bool) -> list[TextExample]:
-    """Read one JSON object per line; blank lines are skipped."""
-    examples = []
+def json_records(text: str, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(1-based line number, object)`` for each non-blank line of JSONL text.
+
+    Raises:
+        AttnpredError: naming ``source`` and the line, for invalid JSON or a non-object.
+    """
     for line, raw in _numbered_lines(text):
         try:
             record = json.loads(raw)
@@ -288,9 +290,14 @@ def _read_jsonl(text: str, source: str, text_column: str, label_column: str,
         if not isinstance(record, dict):
             raise AttnpredError(f"expected a JSON object, got {type(record).__name__}",
                                 file=source, line=line)
-        examples.append(_example_from_record(record, source, line, text_column, label_column,
-                                             require_label))
-    return examples
+        yield line, record
+
+
+def _read_jsonl(text: str, source: str, text_column: str, label_column: str,
+                require_label: bool) -> list[TextExample]:
+    """Read one JSON object per line; blank lines are skipped."""
+    return [_example_from_record(record, source, line, text_column, label_column,
+                                 require_label) for line, record in json_records(text, source)]
 
 
 def _example_from_record(record: dict[str, Any], source: str, line: int, text_column: str,

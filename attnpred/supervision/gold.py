@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import random
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import torch
 from torch import Tensor
 
 from attnpred.data.encoding import word_attention as subwords_to_words
-from attnpred.data.text import TextExample
+from attnpred.data.text import TextExample, json_records
 from attnpred.errors import AttnpredError
 from attnpred.supervision.config import SupervisionConfig
 
@@ -146,15 +145,7 @@ def read_rationale_jsonl(path: str | Path, *, text_key: str = "text",
     """Rationales from JSONL: ``text`` (or ``tokens``) plus a mask or character spans."""
     out = []
     source = str(path)
-    for line, raw in enumerate(_read(path).split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise AttnpredError(f"invalid JSON: {exc.msg}", file=source, line=line) from None
-        if not isinstance(record, dict):
-            raise AttnpredError("expected a JSON object", file=source, line=line)
+    for line, record in json_records(_read(path), source):
         text = record.get(text_key)
         if text is None and isinstance(record.get(tokens_key), list):
             text = " ".join(map(str, record[tokens_key]))

@@ -159,7 +159,9 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any
     started = time.time()
     if is_trainable(cfg):
         _fit(model, cfg, prep, run_dir)
-        save_config(cfg, run_dir / "config.json")  # with what the fit chose (the ridge)
+        if isinstance(model, PatchForecaster):  # fit_skip wrote the ridge it picked
+            cfg = replace(cfg, forecaster=model.cfg)
+        save_config(cfg, run_dir / "config.json")
     else:
         save_weights(model, run_dir / "model.safetensors")
     seconds = time.time() - started
@@ -307,7 +309,7 @@ class ForecastPredictor:
             truth[: len(known)] = known
         dates = series.dates[end: end + H] if end + H <= len(series) else \
             future_dates(series.dates[:end], H)
-        part = getattr(out, "attention_part", None)
+        part = out.attention_part
         if part is not None:  # a difference: rescaled, not shifted
             part = part[0].cpu().double().numpy() * self.scaler.std[self.outputs]
         return Forecast(dates, values, self.target_names, series.dates[end - L: end],

@@ -119,3 +119,22 @@ def test_baselines_train_and_load(tmp_path, model, make_frame):
     assert f.values.shape == (12, 3) and f.attention is None
     if model == "repeat":
         assert metrics["test"]["mse"] == pytest.approx(metrics["baselines"]["repeat"]["mse"])
+
+
+def test_config_records_the_ridge_picked_on_validation(tmp_path, make_frame):
+    """The saved config holds the penalty fit_skip picked, not the one configured."""
+    from dataclasses import replace
+
+    from attnpred.models.forecaster import PatchForecaster
+    from attnpred.tasks.forecast import prepare, with_shapes
+    path = tmp_path / "s.csv"
+    make_frame().to_csv(path, index=False)
+    cfg = tiny_config(path)
+    cfg = replace(cfg, forecaster=replace(cfg.forecaster, ridge=1e4),
+                  trainer=replace(cfg.trainer, epochs=1))
+    train_forecast(cfg, tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["forecaster"]
+    prep = prepare(cfg.data)
+    model = PatchForecaster(with_shapes(cfg, prep.series.columns).forecaster)
+    picked = model.fit_skip(prep.windows["train"].batches(64), prep.windows["val"].batches(64))
+    assert saved["ridge"] == picked != 1e4 and picked in cfg.forecaster.ridge_grid
