@@ -28,29 +28,81 @@ def train_tokenizer(texts: Iterable[str], kind: str = "wordpiece", vocab_size: i
     """Train a WordPiece or BPE tokenizer on ``texts`` with Hugging Face ``tokenizers``.
 
     The result behaves like a BERT tokenizer: [CLS] text [SEP], [PAD] id 0, [MASK] for MLM.
+    Training is deterministic: the same texts give the same vocabulary and ids in every run
+    (see ``_train_marked_bpe``), so a seeded run is reproducible.
     """
     if kind not in TOKENIZER_KINDS:
         raise AttnpredError(f"unknown tokenizer {kind!r}; expected one of {TOKENIZER_KINDS}",
                             field="tokenizer")
+    texts = list(texts)
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    bpe = _train_marked_bpe(texts, normalizer, vocab_size, min_frequency)
     if kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                            special_tokens=SPECIALS)
+        words = _words(texts, normalizer, pre_tokenizers.BertPreTokenizer())
+        tok = Tokenizer(models.WordPiece(_wordpiece_vocab(bpe, words, vocab_size),
+                                         unk_token="[UNK]"))
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
     else:
-        tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"))
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                      special_tokens=SPECIALS, continuing_subword_prefix="##")
-        tok.decoder = decoders.WordPiece()
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(texts, trainer)
+        tok = bpe
+        tok.decoder = decoders.Metaspace(replacement=MARK, prepend_scheme="always")
+    tok.normalizer = normalizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+MARK = "\u2581"  # "▁", marks the start of a word (as in SentencePiece)
+
+
+def _train_marked_bpe(texts: Iterable[str], normalizer, vocab_size: int,
+                      min_frequency: int) -> Tokenizer:
+    """BPE over words that carry a start-of-word mark, with no continuing-sub-word prefix.
+
+    The trainers' ``continuing_subword_prefix`` path ("##") numbers its pieces in hash-map
+    order, so ids, and on ties even merges, change from run to run (huggingface/tokenizers
+    issue 1794). Marking word starts instead keeps training deterministic; a WordPiece
+    vocabulary is read off the result by ``_wordpiece_vocab``.
+    """
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.BertPreTokenizer(),
+        pre_tokenizers.Metaspace(replacement=MARK, prepend_scheme="always")])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                  special_tokens=SPECIALS, show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
+def _words(texts: Sequence[str], normalizer, pre_tokenizer) -> set[str]:
+    """The distinct words of ``texts`` as the tokenizer sees them (normalised, pre-split)."""
+    words: set[str] = set()
+    for text in texts:
+        words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    return words
+
+
+def _wordpiece_vocab(bpe: Tokenizer, words: set[str], vocab_size: int) -> dict[str, int]:
+    """WordPiece vocabulary from a word-start-marked BPE: "▁ab" -> "ab", "ab" -> "##ab".
+
+    Specials come first, then every character that starts a word and, as "##c", every one
+    that continues a word (so no training word becomes [UNK]), then the merged pieces in
+    merge order, cut at ``vocab_size`` (the characters are always kept, as in BERT's).
+    """
+    pieces = [t for t, _ in sorted(bpe.get_vocab().items(), key=lambda kv: kv[1])]
+    merged = [t[1:] if t.startswith(MARK) else "##" + t for t in pieces
+              if t not in SPECIALS and len(t.lstrip(MARK)) > 1]
+    starts = sorted({w[0] for w in words})
+    continues = sorted({"##" + c for w in words for c in w[1:]})
+    vocab: dict[str, int] = {}
+    for piece in [*SPECIALS, *starts, *continues, *merged]:
+        if piece not in vocab and (len(vocab) < vocab_size or len(piece.lstrip("#")) < 2):
+            vocab[piece] = len(vocab)
+    return vocab
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:

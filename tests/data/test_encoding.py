@@ -54,3 +54,24 @@ def test_bucketing_covers_everything_groups_lengths_and_is_seeded():
     assert spread < 10  # random batches would spread over ~40
     ordered = bucket_batches(lengths, 8)
     assert [lengths[i] for bt in ordered for i in bt] == sorted(lengths)
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
+def test_training_is_deterministic(kind):
+    """The same texts give the same ids every time (the "##" trainers of `tokenizers` number
+    pieces in hash-map order, which made seeded runs differ from one another)."""
+    texts = [f"{a} {b}ing {c}ed re{a}s" for a in ("walk", "talk", "jump", "play")
+             for b in ("sing", "ring", "bring") for c in ("want", "need", "look")]
+    vocabs = {tuple(sorted(train_tokenizer(texts, kind, vocab_size=80,
+                                           min_frequency=1).get_vocab().items()))
+              for _ in range(6)}
+    assert len(vocabs) == 1
+
+
+def test_wordpiece_vocabulary_keeps_every_character_where_it_occurs():
+    tok = train_tokenizer(TEXTS, "wordpiece", vocab_size=60, min_frequency=1)
+    vocab = tok.get_vocab()
+    assert len(vocab) <= 60 and all(vocab[s] == i for i, s in enumerate(
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    assert {"o", "p", "n", "##o", "##p", "##n"} <= set(vocab) and "##3" not in vocab
+    assert "[UNK]" not in tok.tokenize("roses cropped onto pots")  # unseen words

@@ -83,7 +83,9 @@ def test_mlm_initialisation_and_self_training(files, tmp_path):
                     trainer=TrainerConfig(epochs=1, lr=1e-3, metric="mlm_loss", mode="min",
                                           progress=False, tensorboard=False))
     pretrain_mlm(pre, tmp_path / "pre")
-    cfg = run_cfg(files, weight=1.0, epochs=2, init_from=str(tmp_path / "pre"))
+    # A teacher trained long enough to label both classes confidently (after 2 epochs it
+    # can still favour one class, and balanced selection then keeps none).
+    cfg = run_cfg(files, weight=1.0, epochs=4, init_from=str(tmp_path / "pre"))
     final = self_train(cfg, SelfTrainingConfig(rounds=1, threshold=0.5), tmp_path / "st",
                        texts=[json.loads(x)["text"] for x in open(files["raw"])])
     summary = json.loads((tmp_path / "st" / "self_training.json").read_text())
