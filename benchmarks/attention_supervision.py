@@ -336,11 +336,13 @@ def main() -> None:
                        "the training + evaluation time of its own run"}
     def save() -> None:
         """The whole file on a full run; with --only, merged into the file on disk (re-read
-        just before writing, so a run of the other family beside this one keeps its records)."""
+        just before writing, so a run of the other family beside this one keeps its records;
+        the family's own old records all go, so none from an earlier protocol or code stay)."""
         if args.only is None:
             write_results("attention_supervision", records, started, **notes)
         else:
-            merge_results("attention_supervision", records, started, **notes)
+            merge_results("attention_supervision", records, started, **notes,
+                          replaces=lambda r: r["model"].startswith(args.only))
     if args.only in (None, "scratch"):
         picks = lambda_and_fraction_runs("scratch", "scratch", files, records, save)
         notes["selected_lambda"]["scratch"] = picks
