@@ -100,6 +100,17 @@ def test_completed_run_is_never_overwritten_by_a_failed_one(trained, tmp_path):
     assert (run / "model.safetensors").read_bytes() == before
 
 
+def test_same_config_and_seed_give_the_same_weights(trained, tmp_path):
+    """A rerun retrains the tokenizer and the model; both come out identical."""
+    run, metrics = trained
+    again = train_classifier(tiny_config(run.parent / "train.csv"), tmp_path / "again")
+    assert (tmp_path / "again" / "tokenizer" / "tokenizer.json").read_bytes() == \
+        (run / "tokenizer" / "tokenizer.json").read_bytes()
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == \
+        (run / "model.safetensors").read_bytes()
+    assert again["test"] == metrics["test"]
+
+
 def test_cli_train_evaluate_predict(tmp_path, sentiment_csv, capsys):
     out = tmp_path / "cli-run"
     assert main(["train", "--task", "classify", "--train", str(sentiment_csv), "--out", str(out),
