@@ -21,6 +21,7 @@ from attnpred.errors import AttnpredError
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 TOKENIZER_KINDS = ("wordpiece", "bpe")
+MARK = "\u2581"  # "▁", marks the start of a word (as in SentencePiece)
 
 
 def train_tokenizer(texts: Iterable[str], kind: str = "wordpiece", vocab_size: int = 8000,
@@ -53,9 +54,6 @@ def train_tokenizer(texts: Iterable[str], kind: str = "wordpiece", vocab_size: i
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-
-
-MARK = "\u2581"  # "▁", marks the start of a word (as in SentencePiece)
 
 
 def _train_marked_bpe(texts: Iterable[str], normalizer, vocab_size: int,
