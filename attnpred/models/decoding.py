@@ -102,7 +102,10 @@ def beam_search(model, src_ids: Tensor, src_mask: Tensor,
     """Beam search with the GNMT length penalty; the best finished Hypothesis per example.
 
     As in fairseq, a candidate ending in </s> is finished when it ranks among the top K of its
-    example; an example stops after K finished hypotheses. With K = 1 this is greedy search.
+    example. An example stops once it has K finished hypotheses and none of its live ones
+    scores better, at its current length, than the best finished one (fairseq stops at K
+    finished, which with a small beam can drop a near-certain continuation for two poor
+    early endings), or at its length limit. With K = 1 this is greedy search.
     """
     b, k, dev = src_ids.shape[0], cfg.beam, src_ids.device
     state = model.init_state(src_ids, src_mask, use_cache=cfg.use_cache)
@@ -113,14 +116,19 @@ def beam_search(model, src_ids: Tensor, src_mask: Tensor,
     scores = torch.full((b, k), float("-inf"), device=dev)
     scores[:, 0] = 0.0
     finished: list[list[Hypothesis]] = [[] for _ in range(b)]
+    done = [False] * b
     for t in range(int(limits.max())):
         logp = next_log_probs(model, prefix, state, t >= limits - 1)
         v = logp.shape[-1]
         cand = (scores.reshape(-1, 1) + logp).view(b, k * v)
         top_s, top_i = cand.topk(min(2 * k, k * v), dim=-1)  # (B, 2K)
         rows, toks, new_scores = _select(top_s.tolist(), (top_i // v).tolist(),
-                                         (top_i % v).tolist(), prefix, finished, t, k, cfg)
-        if all(len(f) >= k or t >= lim - 1 for f, lim in zip(finished, ex_limits.tolist())):
+                                         (top_i % v).tolist(), prefix, finished, done, t, k, cfg)
+        for bi, lim in enumerate(ex_limits.tolist()):
+            best_live = max(new_scores[bi * k:(bi + 1) * k]) / penalty(t + 1, cfg.length_penalty)
+            done[bi] = done[bi] or t >= lim - 1 or (
+                len(finished[bi]) >= k and best_live <= max(h.score for h in finished[bi]))
+        if all(done):
             break
         index = torch.tensor(rows, device=dev)
         state.reorder(index)
@@ -131,13 +139,14 @@ def beam_search(model, src_ids: Tensor, src_mask: Tensor,
 
 
 def _select(top_s: list[list[float]], top_beam: list[list[int]], top_tok: list[list[int]],
-            prefix: Tensor, finished: list[list[Hypothesis]], t: int, k: int,
+            prefix: Tensor, finished: list[list[Hypothesis]], done: list[bool], t: int, k: int,
             cfg: DecodingConfig) -> tuple[list[int], list[int], list[float]]:
-    """Finish </s> candidates, keep K live ones per example; return their rows, tokens, scores."""
+    """Finish </s> candidates, keep K live ones per example not ``done``; return their rows,
+    tokens and scores (-inf rows fill the beams of finished examples)."""
     rows, toks, new_scores = [], [], []
     for bi in range(len(top_s)):
         live = []
-        if len(finished[bi]) < k:
+        if not done[bi]:
             for rank, (s, beam, tok) in enumerate(zip(top_s[bi], top_beam[bi], top_tok[bi])):
                 if s == float("-inf") or len(live) == k:
                     break

@@ -90,3 +90,27 @@ def test_beam_length_penalty_prefers_longer_output():
     expected = math.log(0.6 * 0.8 * 0.8) / penalty(4, 2.0)
     assert long[0].tokens == [5, 6, 6]
     assert long[0].score == pytest.approx(expected, abs=1e-4)
+
+
+class EarlyEndModel(ScriptedModel):
+    """Token 5, then token 6, then </s>, each near-certain; ending early costs about log 1e-3.
+    With K = 2 the runner-up candidate at steps 0 and 1 is that early </s>, so stopping at K
+    finished hypotheses (fairseq's rule) would return one of the two poor early endings."""
+
+    def step(self, prefix, state):
+        n, t = prefix.shape
+        probs = torch.full((n, self.V), 1e-9)
+        probs[:, EOS] = 1e-3
+        probs[:, {1: 5, 2: 6}.get(t, EOS)] = 1.0
+        return probs.log()
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6])
+def test_beam_does_not_stop_while_a_live_hypothesis_is_better(alpha):
+    src = torch.ones(1, 4, dtype=torch.long)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    for beam in (2, 3):
+        best = beam_search(EarlyEndModel(), src, mask,
+                           DecodingConfig(beam=beam, length_penalty=alpha))[0]
+        assert best.tokens == [5, 6]
+        assert best.score == pytest.approx(0.0, abs=1e-2)

@@ -28,7 +28,7 @@ def tiny_config(tmp_path, arch: str, **trainer) -> Seq2SeqRunConfig:
                  "vocab_size": 60, "max_tokens": 256, "max_len": 16},
         "transformer": {"dim": 32, "heads": 2, "ff_dim": 64, "encoder_layers": 1,
                         "decoder_layers": 2, "dropout": 0.0, "label_smoothing": 0.0},
-        "gru": {"embed_dim": 16, "hidden_dim": 32, "dropout": 0.0, "label_smoothing": 0.0},
+        "gru": {"embed_dim": 32, "hidden_dim": 64, "dropout": 0.0, "label_smoothing": 0.0},
         "decoding": {"beam": 2},
         "trainer": {"epochs": 80, "lr": 1e-2, "warmup_ratio": 0.0, "schedule": "constant",
                     "progress": False, "tensorboard": False, "metric": "nll", "mode": "min",
