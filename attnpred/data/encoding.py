@@ -39,10 +39,11 @@ def train_tokenizer(texts: Iterable[str], kind: str = "wordpiece", vocab_size: i
     normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     bpe = _train_marked_bpe(texts, normalizer, vocab_size, min_frequency)
     if kind == "wordpiece":
-        words = _words(texts, normalizer, pre_tokenizers.BertPreTokenizer())
+        pre = pre_tokenizers.BertPreTokenizer()
+        words = _words(texts, normalizer, pre)
         tok = Tokenizer(models.WordPiece(_wordpiece_vocab(bpe, words, vocab_size),
                                          unk_token="[UNK]"))
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.pre_tokenizer = pre
         tok.decoder = decoders.WordPiece()
     else:
         tok = bpe
@@ -94,13 +95,10 @@ def _wordpiece_vocab(bpe: Tokenizer, words: set[str], vocab_size: int) -> dict[s
     pieces = [t for t, _ in sorted(bpe.get_vocab().items(), key=lambda kv: kv[1])]
     merged = [t[1:] if t.startswith(MARK) else "##" + t for t in pieces
               if t not in SPECIALS and len(t.lstrip(MARK)) > 1]
-    starts = sorted({w[0] for w in words})
-    continues = sorted({"##" + c for w in words for c in w[1:]})
-    vocab: dict[str, int] = {}
-    for piece in [*SPECIALS, *starts, *continues, *merged]:
-        if piece not in vocab and (len(vocab) < vocab_size or len(piece.lstrip("#")) < 2):
-            vocab[piece] = len(vocab)
-    return vocab
+    chars = [*sorted({w[0] for w in words}), *sorted({"##" + c for w in words for c in w[1:]})]
+    base = [*SPECIALS, *chars]
+    merged = [p for p in dict.fromkeys(merged) if p not in base][:max(vocab_size - len(base), 0)]
+    return {piece: i for i, piece in enumerate(base + merged)}
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:

@@ -116,7 +116,7 @@ def beam_search(model, src_ids: Tensor, src_mask: Tensor,
     scores = torch.full((b, k), float("-inf"), device=dev)
     scores[:, 0] = 0.0
     finished: list[list[Hypothesis]] = [[] for _ in range(b)]
-    done = [False] * b
+    done, ex_lims = [False] * b, ex_limits.tolist()
     for t in range(int(limits.max())):
         logp = next_log_probs(model, prefix, state, t >= limits - 1)
         v = logp.shape[-1]
@@ -124,9 +124,11 @@ def beam_search(model, src_ids: Tensor, src_mask: Tensor,
         top_s, top_i = cand.topk(min(2 * k, k * v), dim=-1)  # (B, 2K)
         rows, toks, new_scores = _select(top_s.tolist(), (top_i // v).tolist(),
                                          (top_i % v).tolist(), prefix, finished, done, t, k, cfg)
-        for bi, lim in enumerate(ex_limits.tolist()):
+        for bi, lim in enumerate(ex_lims):
+            if done[bi]:
+                continue
             best_live = max(new_scores[bi * k:(bi + 1) * k]) / penalty(t + 1, cfg.length_penalty)
-            done[bi] = done[bi] or t >= lim - 1 or (
+            done[bi] = t >= lim - 1 or (
                 len(finished[bi]) >= k and best_live <= max(h.score for h in finished[bi]))
         if all(done):
             break
