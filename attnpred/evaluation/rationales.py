@@ -131,7 +131,8 @@ def bin_size(n_words: int, fraction: float) -> int:
 
 def faithfulness(words: Sequence[Sequence[str]], scores: Sequence[Sequence[float]],
                  predict_proba: PredictProba,
-                 bins: Sequence[float] = BINS) -> dict[str, float | list[float]]:
+                 bins: Sequence[float] = BINS,
+                 per_text: bool = False) -> dict[str, float | list]:
     """Comprehensiveness and sufficiency as AOPC over ``bins`` (ERASER).
 
     Args:
@@ -139,6 +140,8 @@ def faithfulness(words: Sequence[Sequence[str]], scores: Sequence[Sequence[float
         scores: per text, one importance score per word.
         predict_proba: the model: (N, C) class probabilities for N word lists.
         bins: fractions of the words removed (comprehensiveness) or kept (sufficiency).
+        per_text: also return each text's values per bin (``comprehensiveness_per_text``,
+            ``sufficiency_per_text``: N lists of one value per bin).
     Returns:
         ``comprehensiveness`` and ``sufficiency`` (means over texts of the AOPC), their
         values per bin (``comprehensiveness_bins``, ``sufficiency_bins``) and ``n``.
@@ -159,10 +162,14 @@ def faithfulness(words: Sequence[Sequence[str]], scores: Sequence[Sequence[float
     p_y = np.take_along_axis(probs, y[:, None, None], axis=-1)[..., 0]  # (N, 1 + 2 * bins)
     comp = p_y[:, :1] - p_y[:, 1::2]  # (N, bins)
     suff = p_y[:, :1] - p_y[:, 2::2]
-    return {"comprehensiveness": float(comp.mean()) if len(words) else float("nan"),
-            "sufficiency": float(suff.mean()) if len(words) else float("nan"),
-            "comprehensiveness_bins": comp.mean(0).tolist(),
-            "sufficiency_bins": suff.mean(0).tolist(), "n": len(words)}
+    out = {"comprehensiveness": float(comp.mean()) if len(words) else float("nan"),
+           "sufficiency": float(suff.mean()) if len(words) else float("nan"),
+           "comprehensiveness_bins": comp.mean(0).tolist(),
+           "sufficiency_bins": suff.mean(0).tolist(), "n": len(words)}
+    if per_text:
+        out |= {"comprehensiveness_per_text": comp.tolist(),
+                "sufficiency_per_text": suff.tolist()}
+    return out
 
 
 # ---- baselines ----------------------------------------------------------------------------
