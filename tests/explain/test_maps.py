@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from attnpred.explain.maps import (gradient_weighted, readout, reduce_heads, relevance, rollout,
+from attnpred.explain.maps import (gradient_weighted, readout, reduce_heads, relevance,
+                                   relevance_readout, rollout, rollout_readout,
                                    words_keys, words_matrix)
 
 # [CLS] a## ##a b [SEP]: word 0 has two pieces, word 1 one.
@@ -69,3 +70,14 @@ def test_readout_weights_rows_by_the_query():
     m = np.array([[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_allclose(readout(m, [0.25, 0.75]), [0.25, 0.75])
     np.testing.assert_allclose(readout(A, [1, 0, 0, 0, 0]), A[0])
+
+
+def test_readout_of_the_top_equals_the_full_product():
+    rng = np.random.default_rng(0)
+    att = rng.random((3, 2, 6, 6))
+    att /= att.sum(-1, keepdims=True)
+    q = np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
+    np.testing.assert_allclose(rollout_readout(att, q), readout(rollout(att), q), atol=1e-6)
+    maps = rng.random((3, 6, 6))
+    np.testing.assert_allclose(relevance_readout(maps, q), readout(relevance(maps), q),
+                               rtol=1e-5)
