@@ -1,27 +1,26 @@
-"""The public surface: ``load(run_dir)`` returns the predictor for whatever task the run holds."""
+"""The public surface: ``train(config, run_dir)`` and ``load(run_dir)`` for every task family."""
 from __future__ import annotations
 
-import importlib
-import json
 from pathlib import Path
 from typing import Any
 
 from attnpred.errors import AttnpredError
-from attnpred.tasks import TASKS
+from attnpred.io import read_json
+from attnpred.tasks import registry
 
 
 def run_task(run_dir: str | Path) -> str:
     """The task name stored in ``run_dir/config.json``."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise AttnpredError("run directory not found", file=run_dir)
+    if not (run_dir / "config.json").is_file():
         raise AttnpredError("not a run directory (no config.json)", file=run_dir)
-    try:
-        task = json.loads(path.read_text(encoding="utf-8")).get("task")
-    except json.JSONDecodeError as exc:
-        raise AttnpredError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    if task not in TASKS:
-        raise AttnpredError(f"unknown task {task!r}; expected one of {sorted(TASKS)}",
-                            file=path, field="task")
+    data = read_json(run_dir / "config.json", "run config")
+    task = data.get("task") if isinstance(data, dict) else None
+    if task not in registry.TASKS:
+        raise AttnpredError(f"unknown task {task!r}; expected one of {sorted(registry.TASKS)}",
+                            file=run_dir / "config.json", field="task")
     return task
 
 
@@ -29,11 +28,33 @@ def load(run_dir: str | Path, device: str = "cpu") -> Any:
     """Load a trained run directory and return its predictor.
 
     Args:
-        run_dir: a directory written by training (config.json, model.safetensors, ...).
+        run_dir: a directory written by ``train``.
         device: 'cpu' or 'cuda'.
     Returns:
-        The task's predictor, e.g. ``ClassifierPredictor`` with
-        ``predict(texts, return_attention=True)``.
+        The family's predictor: ``predict(inputs, *, return_attention=False)`` gives one
+        result (with ``to_dict()``) per input; ``evaluate(path)`` scores a labelled file.
     """
-    module, cls = TASKS[run_task(run_dir)].split(":")
-    return getattr(importlib.import_module(module), cls).load(run_dir, device=device)
+    from attnpred.device import resolve_device
+    resolve_device(device)
+    return registry.predictor_class(run_task(run_dir)).load(run_dir, device=device)
+
+
+def train(config: Any, run_dir: str | Path, *, resume: bool = False,
+          overwrite: bool = False) -> dict[str, Any]:
+    """Train ``config`` (any family's run config) into ``run_dir``.
+
+    Args:
+        config: e.g. ``ClassifyRunConfig``, ``ForecastRunConfig``, ``Seq2SeqRunConfig``.
+        run_dir: the run directory; a completed run is refused unless ``overwrite``.
+        resume: continue an interrupted run from its checkpoint (same final weights).
+        overwrite: replace what attnpred wrote there before.
+    Returns:
+        The metrics also written to ``run_dir/metrics.json``.
+    """
+    task = getattr(config, "task", None)
+    if task not in registry.TASKS:
+        raise AttnpredError(f"not a run config: {type(config).__name__} (expected one of "
+                            f"{[registry.spec(t).config.split(':')[1] for t in registry.TASKS]})")
+    if not isinstance(config, registry.config_class(task)):
+        raise AttnpredError(f"task {task!r} needs a {registry.config_class(task).__name__}")
+    return registry.train_function(task)(config, run_dir, resume=resume, overwrite=overwrite)

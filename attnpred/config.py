@@ -5,9 +5,12 @@ run directory and read them back, so a run can be reloaded without the code that
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import json
 import typing
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,8 +44,11 @@ def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "<dict>",
         raise ConfigError(f"unknown config key(s) {unknown}; known: {sorted(names)}",
                           file=source, field=prefix + unknown[0])
     hints = typing.get_type_hints(cls)
+    defaults = _section_defaults(cls)
     kwargs = {}
     for key, value in data.items():
+        if key in defaults and isinstance(value, dict):  # a partial section keeps its defaults
+            value = _deep_merge(dataclasses.asdict(defaults[key]), value)
         kwargs[key] = _coerce(value, hints.get(key), prefix + key, source)
     try:
         return cls(**kwargs)
@@ -53,6 +59,27 @@ def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "<dict>",
             raise ConfigError(exc.message, file=source,
                               field=prefix + (exc.field or "")) from None
         raise
+
+
+def _section_defaults(cls: type) -> dict[str, Any]:
+    """The default value of every nested-dataclass field (as the class itself would set it)."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+            if dataclasses.is_dataclass(value):
+                out[f.name] = value
+    return out
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def load_config(cls: type[T], path: str | Path) -> T:
@@ -110,3 +137,26 @@ def read_config_dict(path: str | Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError("expected a JSON object", file=path)
     return data
+
+
+@lru_cache(maxsize=None)
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written under each field of a config dataclass (the CLI's help text)."""
+    tree = ast.parse(inspect.getsource(cls).lstrip())
+    body, docs = tree.body[0].body, {}
+    for stmt, nxt in zip(body, body[1:]):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) \
+                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def field_type(cls: type, dotted: str) -> tuple[type, Any]:
+    """(the dataclass that holds ``dotted``'s last part, that field's type hint)."""
+    *parents, name = dotted.split(".")
+    for part in parents:
+        cls = typing.get_type_hints(cls)[part]
+    hints = typing.get_type_hints(cls)
+    if name not in hints:
+        raise ConfigError(f"no config field {dotted!r}", field=dotted)
+    return cls, hints[name]

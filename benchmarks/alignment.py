@@ -35,7 +35,7 @@ from attnpred.alignment.eflomal import eflomal_directional  # noqa: E402
 from attnpred.data.alignment import read_gold, write_pharaoh  # noqa: E402
 from attnpred.data.parallel import read_bitext, read_lines  # noqa: E402
 from attnpred.evaluation.generation import bleu  # noqa: E402
-from attnpred.tasks.seq2seq import train_seq2seq  # noqa: E402
+from attnpred.tasks.seq2seq import Seq2SeqPredictor, train_seq2seq  # noqa: E402
 from seq2seq import merge, run_config  # noqa: E402  (benchmarks/seq2seq.py)
 
 RUNS = ROOT / "benchmarks" / "runs" / "alignment"
@@ -93,10 +93,12 @@ def train_direction(args, src: Path, tgt: Path, name: str, align: Path | None):
     profile = PROFILES[args.profile]
     if align is not None:
         profile = merge(profile, {"data": {"train_align": str(align)},
-                                  "transformer": {"guide": GUIDE}})
+                                  "guide": GUIDE})
     run_cfg = run_config(profile, "transformer", data, args)
     t0 = time.time()
-    predictor = train_seq2seq(run_cfg, RUNS / f"{name}-{args.profile}")
+    run_dir = RUNS / f"{name}-{args.profile}"
+    train_seq2seq(run_cfg, run_dir, overwrite=True)
+    predictor = Seq2SeqPredictor.load(run_dir)
     return predictor, time.time() - t0
 
 

@@ -36,8 +36,8 @@ from attnpred.models.classifier import ClassifierConfig  # noqa: E402
 from attnpred.models.hf_classifier import HFClassifierConfig  # noqa: E402
 from attnpred.supervision.config import SupervisionConfig  # noqa: E402
 from attnpred.supervision.gold import read_yelp_hat  # noqa: E402
-from attnpred.supervision.mlm import MLMConfig, pretrain_mlm  # noqa: E402
-from attnpred.supervision.self_training import SelfTrainingConfig, self_train  # noqa: E402
+from attnpred.tasks.pretrain import MLMConfig, pretrain_mlm  # noqa: E402
+from attnpred.tasks.self_training import SelfTrainingConfig, self_train  # noqa: E402
 from attnpred.tasks.classify import ClassifyRunConfig, train_classifier  # noqa: E402
 from attnpred.tasks.classify_data import TextDataConfig  # noqa: E402
 from attnpred.training.trainer import TrainerConfig  # noqa: E402

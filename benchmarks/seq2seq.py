@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from attnpred.config import config_from_dict  # noqa: E402
 from attnpred.data.parallel import read_lines  # noqa: E402
 from attnpred.evaluation.generation import bleu, chrf, rouge  # noqa: E402
-from attnpred.tasks.seq2seq import Seq2SeqRunConfig, train_seq2seq  # noqa: E402
+from attnpred.tasks.seq2seq import Seq2SeqPredictor, Seq2SeqRunConfig, train_seq2seq  # noqa: E402
 
 RUNS = ROOT / "benchmarks" / "runs" / "seq2seq"
 
@@ -79,7 +79,7 @@ def merge(base: dict, extra: dict) -> dict:
 
 def run_config(profile_cfg: dict, arch: str, data: dict,
                args: argparse.Namespace) -> Seq2SeqRunConfig:
-    common = {"arch": arch, "data": data,
+    common = {"model": arch, "data": data,
               "decoding": {"beam": 5, "length_penalty": 0.6},
               "trainer": {"metric": "nll", "mode": "min", "device": args.device,
                           "seed": args.seed, "progress": False}}
@@ -108,7 +108,9 @@ def multi30k(args, records: list) -> None:
     for arch in args.models:
         cfg = run_config(CONFIGS[(args.profile, arch)], arch, data, args)
         t0 = time.time()
-        predictor = train_seq2seq(cfg, RUNS / f"multi30k-{arch}-{args.profile}")
+        run_dir = RUNS / f"multi30k-{arch}-{args.profile}"
+        train_seq2seq(cfg, run_dir, overwrite=True)
+        predictor = Seq2SeqPredictor.load(run_dir)
         train_s = time.time() - t0
         t1 = time.time()
         hyps = [t.text for t in predictor.translate(src)]
@@ -164,7 +166,9 @@ def aeslc(args, records: list) -> None:
             "dev_src": str(folder / "dev.body"), "dev_tgt": str(folder / "dev.subject")}
     cfg = run_config(SUMMARY[args.profile], "transformer", data, args)
     t0 = time.time()
-    predictor = train_seq2seq(cfg, RUNS / f"aeslc-transformer-{args.profile}")
+    run_dir = RUNS / f"aeslc-transformer-{args.profile}"
+    train_seq2seq(cfg, run_dir, overwrite=True)
+    predictor = Seq2SeqPredictor.load(run_dir)
     hyps = [t.text for t in predictor.translate([e["body"] for e in test])]
     seconds = time.time() - t0
     for k, v in rouge(hyps, refs).items():

@@ -1,8 +1,9 @@
-"""The ``attnpred`` command: one entry point, subcommands dispatched to thin task wrappers.
+"""The ``attnpred`` command: one scheme for every task family, generated from the registry.
 
-Every task module under ``attnpred.cli`` (listed in ``TASK_CLI``) provides
-``train(argv)``, ``evaluate(run_dir, argv)`` and ``predict(run_dir, argv)``, each parsing its own
-flags and calling one library function. User mistakes (``AttnpredError``) print one line and
+``train --task T`` takes the flags of ``attnpred.cli.<family>.TRAIN_FLAGS`` (help from the config
+dataclasses' field docstrings) plus the flags every task shares; ``evaluate RUN`` and
+``predict RUN`` read the task from the run directory and call the predictor contract
+(``evaluate(path)``, ``predict(inputs)``). User mistakes (``AttnpredError``) print one line and
 exit with status 2.
 """
 from __future__ import annotations
@@ -10,58 +11,116 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
+from typing import Any
 
+from attnpred.cli.common import Parser, add_config_flags, add_run_flags, config_from_args
 from attnpred.errors import AttnpredError
+from attnpred.tasks import registry
 
-TASK_CLI = {
-    "classify": "attnpred.cli.classify",
-    "forecast": "attnpred.cli.forecast",
-    "seq2seq": "attnpred.cli.seq2seq",
-}
 EXTRA_COMMANDS = {
     # command -> "module:function(argv)"
     "demo": "attnpred.cli.demo:main",
     "align": "attnpred.cli.seq2seq:align",
     "pretrain": "attnpred.cli.pretrain:main",
+    "explain": "attnpred.cli.explain:main",
+    "serve": "attnpred.cli.serve:serve",
+    "export": "attnpred.cli.serve:export",
+    "prune": "attnpred.cli.serve:prune",
+    "monitor": "attnpred.cli.serve:monitor",
 }
-USAGE = """usage: attnpred <command> [options]
+TASK_LIST = ",".join(registry.TASKS)
+USAGE = f"""usage: attnpred <command> [options]
 
 commands:
-  train     --task {classify,forecast,seq2seq} ...   train a model into a run directory
-  evaluate  RUN [--input FILE] ...                   score a run on labelled data
-  predict   RUN --input FILE ...                     predict (with attention) for new inputs
-  align     RUN --src F --tgt F ...                  word alignments from a seq2seq run
-  pretrain  --texts FILE --out DIR ...               masked-token pretraining (scratch encoder)
-  demo                                               finance sentiment + forecasting demo
+  train     --task {{{TASK_LIST}}} --train FILE --out RUN ...   train into a run directory
+  evaluate  RUN --input FILE [--output metrics.json]        score a run on labelled data
+  predict   RUN (--input FILE | --text T ...) [--output F]  predict, with attention if asked
+  align     RUN --input SRC --ref TGT --output F            word alignments from a seq2seq run
+  explain   RUN (--input FILE | --text T ...) --output F    attention views (HTML, JSON, PNG)
+  serve     RUN [RUN ...]                                   HTTP server
+  export    RUN --format onnx                               ONNX (+ int8) export
+  prune     RUN --heads N --out RUN2                        remove the least important heads
+  monitor   RUN --input stream.jsonl                        alert rules over a prediction stream
+  pretrain  --texts FILE --out DIR ...                      masked-token pretraining
+  demo                                                      finance sentiment + forecasting demo
 
 'attnpred <command> --help' (and 'attnpred train --task T --help') shows each command's options.
 """
 
 
-def _task_module(task: str):
-    if task not in TASK_CLI:
-        raise AttnpredError(f"unknown task {task!r}; expected one of {sorted(TASK_CLI)}",
-                            field="--task")
-    return importlib.import_module(TASK_CLI[task])
+def _hook(module: Any, name: str, *args: Any, default: Any = None) -> Any:
+    fn = getattr(module, name, None)
+    return fn(*args) if fn is not None else default
+
+
+def _get(cfg: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def train_parser(task: str) -> Parser:
+    spec = registry.spec(task)
+    parser = Parser(prog=f"attnpred train --task {task}",
+                    description=f"Train a {spec.summary} model into a run directory.")
+    parser.add_argument("--task", default=task, help=f"one of {TASK_LIST}")
+    add_run_flags(parser)
+    module = registry.cli_module(task)
+    add_config_flags(parser, registry.config_class(task), module.TRAIN_FLAGS)
+    _hook(module, "add_train_options", parser)
+    return parser
 
 
 def _train(argv: list[str]) -> None:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--task", default=None)
-    known, rest = pre.parse_known_args(argv)
+    known, _ = pre.parse_known_args(argv)
     if known.task is None:
         if "-h" in argv or "--help" in argv:
-            print("usage: attnpred train --task {classify,forecast,seq2seq} [options]\n"
+            print(f"usage: attnpred train --task {{{TASK_LIST}}} [options]\n"
                   "'attnpred train --task T --help' lists the options of task T.")
             return
-        raise AttnpredError("missing --task; expected one of " + ", ".join(sorted(TASK_CLI)),
-                            field="--task")
-    _task_module(known.task).train(rest)
+        raise AttnpredError(f"missing --task; expected one of {TASK_LIST}", field="--task")
+    registry.spec(known.task)
+    parser = train_parser(known.task)
+    args = parser.parse_args(argv)
+    module = registry.cli_module(known.task)
+    cfg = config_from_args(registry.config_class(known.task), args, module.TRAIN_FLAGS,
+                           _hook(module, "extra_overrides", args, default={}))
+    if "train" in module.TRAIN_FLAGS and not _get(cfg, module.TRAIN_FLAGS["train"]):
+        raise AttnpredError("no training data given", field="--train")
+    if _hook(module, "train_command", cfg, args, default=False):
+        return
+    from attnpred.api import train
+    train(cfg, args.out, resume=args.resume, overwrite=args.overwrite)
+    print((Path(args.out) / "report.txt").read_text(encoding="utf-8"))
+    print(f"run saved to {args.out}")
+
+
+def _run_parser(command: str, run_dir: str, module: Any) -> Parser:
+    parser = Parser(prog=f"attnpred {command} RUN",
+                    description=("Score a run on a labelled file (default: show the run's "
+                                 "report)." if command == "evaluate" else
+                                 "Predict with a trained run."))
+    parser.add_argument("--input", help="input file" + (" (labelled)" if command == "evaluate"
+                                                        else ""))
+    parser.add_argument("--format", help="format of --input (default: by its suffix)")
+    parser.add_argument("--output", help="write the " + ("metrics JSON" if command == "evaluate"
+                        else "results (JSONL, or CSV by suffix)") + " here")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--batch-size", type=int, help="inputs per batch (default: the run's)")
+    if command == "predict":
+        parser.add_argument("--text", action="append", help="an input text (repeatable)")
+        parser.add_argument("--no-attention", action="store_true",
+                            help="leave attention out of the results")
+    _hook(module, f"add_{command}_options", parser)
+    return parser
 
 
 def _on_run(command: str, argv: list[str]) -> None:
     """evaluate / predict: the task is read from the run directory."""
-    from attnpred.api import run_task
+    from attnpred.api import load, run_task
     if not argv or argv[0].startswith("-"):
         if "-h" in argv or "--help" in argv:
             print(f"usage: attnpred {command} RUN_DIR [options]\n"
@@ -69,7 +128,43 @@ def _on_run(command: str, argv: list[str]) -> None:
             return
         raise AttnpredError(f"'{command}' needs a run directory as its first argument",
                             field="RUN")
-    getattr(_task_module(run_task(argv[0])), command)(argv[0], argv[1:])
+    run_dir = argv[0]
+    module = registry.cli_module(run_task(run_dir))
+    args = _run_parser(command, run_dir, module).parse_args(argv[1:])
+    if args.batch_size is not None and args.batch_size < 1:
+        raise AttnpredError("must be >= 1", field="--batch-size")
+    if command == "evaluate":
+        return _evaluate(run_dir, args, module)
+    if not args.input and not args.text:
+        raise AttnpredError("give --input FILE or --text", field="--input")
+    predictor = load(run_dir, device=args.device)
+    options = _hook(module, "read_options", args, default={})
+    inputs = list(args.text) if args.text else predictor.read_inputs(
+        args.input, format=args.format, **options)
+    results = predictor.predict(inputs, return_attention=not args.no_attention,
+                                batch_size=args.batch_size,
+                                **_hook(module, "predict_options", args, default={}))
+    from attnpred.cli.common import write_results
+    write_results(results, args.output, getattr(module, "to_csv", None))
+    _hook(module, "after_predict", results, args)
+
+
+def _evaluate(run_dir: str, args: argparse.Namespace, module: Any) -> None:
+    import json
+
+    from attnpred.api import load
+    from attnpred.io import atomic_write_text
+    if not args.input:
+        print((Path(run_dir) / "report.txt").read_text(encoding="utf-8")
+              if (Path(run_dir) / "report.txt").is_file() else "no report.txt in the run")
+        return
+    predictor = load(run_dir, device=args.device)
+    result = predictor.evaluate(args.input, format=args.format,
+                                **_hook(module, "evaluate_options", args, default={}))
+    print(predictor.format_evaluation(result))
+    _hook(module, "after_evaluate", result, args, predictor)
+    if args.output:
+        atomic_write_text(args.output, json.dumps(result, indent=2) + "\n")
 
 
 def dispatch(argv: list[str]) -> None:
@@ -83,7 +178,13 @@ def dispatch(argv: list[str]) -> None:
         _on_run(command, rest)
     elif command in EXTRA_COMMANDS:
         module, func = EXTRA_COMMANDS[command].split(":")
-        getattr(importlib.import_module(module), func)(rest)
+        try:
+            target = getattr(importlib.import_module(module), func)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("attnpred"):
+                raise
+            raise AttnpredError(f"'{command}' is not available in this installation") from None
+        target(rest)
     else:
         raise AttnpredError(f"unknown command {command!r}; see 'attnpred --help'")
 

@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> None:
     """Pretrain; print the held-out masked-token loss."""
-    from attnpred.supervision.mlm import MLMConfig, pretrain_mlm
+    from attnpred.tasks.pretrain import MLMConfig, pretrain_mlm
     args = parser().parse_args(argv)
     data = apply_overrides(read_config_dict(args.config),
                            {field: getattr(args, flag) for flag, (field, _, _) in FLAGS.items()})

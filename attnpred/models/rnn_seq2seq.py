@@ -11,7 +11,7 @@ V vocabulary. Attention scores come from ``attnpred.attention.scoring`` and weig
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -20,8 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from attnpred.attention import AdditiveScore, BilinearScore, attend
 from attnpred.config import check
 from attnpred.models.blocks import init_weights
-from attnpred.models.seq2seq import PAD, Seq2SeqOutput, add_alignment_loss, seq2seq_losses
-from attnpred.supervision.guided_alignment import GuidedAlignmentConfig
+from attnpred.models.seq2seq import PAD, Seq2SeqOutput, seq2seq_losses
 
 ATTENTIONS = ("bahdanau", "luong")
 
@@ -50,9 +49,6 @@ class GRUSeq2SeqConfig:
     """One embedding table for source and target (needs a joint vocabulary)."""
     label_smoothing: float = 0.1
     """Label smoothing of the training loss."""
-    guide: GuidedAlignmentConfig = field(
-        default_factory=lambda: GuidedAlignmentConfig(layer=0, heads=()))
-    """Guided alignment of the one attention (its layer must be 0 or -1; heads ignored)."""
 
     def __post_init__(self) -> None:
         check(self.attention in ATTENTIONS, "attention", f"one of {ATTENTIONS}")
@@ -61,8 +57,6 @@ class GRUSeq2SeqConfig:
         check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
         check(not self.share_embeddings or self.src_vocab == self.tgt_vocab, "share_embeddings",
               "needs equal source and target vocabularies (a joint tokenizer)")
-        check(self.guide.layer in (0, -1), "guide.layer", "a GRU model has one attention layer")
-        check(all(h == 0 for h in self.guide.heads), "guide.heads", "a GRU attention has one head")
 
 
 @dataclass
@@ -145,8 +139,8 @@ class GRUSeq2Seq(nn.Module):
         return self._step(prefix[:, -1], state)[0]
 
     def forward(self, src_ids: Tensor, src_mask: Tensor, tgt_in: Tensor,
-                tgt_out: Tensor | None = None, align: Tensor | None = None,
-                need_weights: bool = False) -> Seq2SeqOutput:
+                tgt_out: Tensor | None = None, need_weights: bool = False,
+                cross_layers: frozenset[int] = frozenset()) -> Seq2SeqOutput:
         """Teacher-forced pass; arguments as ``TransformerSeq2Seq.forward``.
 
         ``cross_attentions`` holds one (B, 1, T, S) map (one layer, one head).
@@ -159,8 +153,8 @@ class GRUSeq2Seq(nn.Module):
             weights.append(w)
         cross = torch.stack(weights, 1)[:, None]  # (B, 1, T, S)
         out = Seq2SeqOutput(logits=torch.stack(logits, 1))
-        if need_weights:
+        if need_weights or cross_layers:
             out.cross_attentions = (cross,)
         if tgt_out is not None:
             out.loss, out.nll = seq2seq_losses(out.logits, tgt_out, self.cfg.label_smoothing)
-        return add_alignment_loss(out, self.cfg.guide, align, cross)
+        return out

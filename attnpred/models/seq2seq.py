@@ -9,7 +9,7 @@ Every seq2seq model (this one and ``rnn_seq2seq.GRUSeq2Seq``) offers the same su
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -19,7 +19,6 @@ from torch import Tensor, nn
 from attnpred.attention import POSITIONAL, KVCache, MultiHeadAttention
 from attnpred.config import check
 from attnpred.models.blocks import ACTIVATIONS, FeedForward, TransformerEncoder, init_weights
-from attnpred.supervision.guided_alignment import GuidedAlignmentConfig, guided_alignment_loss
 
 PAD = 0
 
@@ -30,10 +29,11 @@ class Seq2SeqOutput:
 
     Attributes:
         logits: (B, T, V) next-token scores for each decoder position.
-        loss: scalar training loss (label-smoothed NLL + guided-alignment term), or None
+        loss: scalar training loss (label-smoothed NLL, plus any supervision term), or None
             without ``tgt_out``.
         nll: scalar token-level negative log-likelihood without smoothing, or None.
-        align_loss: scalar guided-alignment loss (before its weight), or None.
+        align_loss: scalar guided-alignment loss (before its weight) when a supervision
+            wrapper added one, else None.
         encoder_attentions: per encoder layer (B, H, S, S); empty unless asked for (and
             always empty for recurrent encoders).
         decoder_attentions: per decoder layer (B, H, T, T) causal self-attention; empty
@@ -62,16 +62,6 @@ def seq2seq_losses(logits: Tensor, tgt_out: Tensor,
     with torch.no_grad():
         nll = F.cross_entropy(flat, gold, ignore_index=PAD)
     return loss, nll
-
-
-def add_alignment_loss(out: Seq2SeqOutput, guide: GuidedAlignmentConfig,
-                       align: Tensor | None, cross: Tensor | None) -> Seq2SeqOutput:
-    """Add ``guide.weight`` x guided-alignment loss to ``out.loss`` when gold is given."""
-    if align is None or guide.weight == 0 or out.loss is None:
-        return out
-    out.align_loss = guided_alignment_loss(cross, align, guide.heads)
-    out.loss = out.loss + guide.weight * out.align_loss
-    return out
 
 
 @dataclass
@@ -106,8 +96,6 @@ class TransformerSeq2SeqConfig:
     """Tie the output projection to the target embedding."""
     label_smoothing: float = 0.1
     """Label smoothing of the training loss."""
-    guide: GuidedAlignmentConfig = field(default_factory=GuidedAlignmentConfig)
-    """Guided alignment: which decoder layer/heads gold alignments supervise, and how hard."""
 
     def __post_init__(self) -> None:
         check(self.src_vocab > 4 and self.tgt_vocab > 4, "src_vocab", "vocabularies must be > 4")
@@ -120,10 +108,6 @@ class TransformerSeq2SeqConfig:
         check(not self.share_embeddings or self.src_vocab == self.tgt_vocab, "share_embeddings",
               "needs equal source and target vocabularies (a joint tokenizer)")
         check(0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)")
-        check(-self.decoder_layers <= self.guide.layer < self.decoder_layers, "guide.layer",
-              f"must index one of {self.decoder_layers} decoder layers")
-        check(all(0 <= h < self.heads for h in self.guide.heads), "guide.heads",
-              f"head indices must be in [0, {self.heads})")
 
 
 class DecoderLayer(nn.Module):
@@ -246,32 +230,29 @@ class TransformerSeq2Seq(nn.Module):
                             need_weights=need_weights)
 
     def forward(self, src_ids: Tensor, src_mask: Tensor, tgt_in: Tensor,
-                tgt_out: Tensor | None = None, align: Tensor | None = None,
-                need_weights: bool = False) -> Seq2SeqOutput:
+                tgt_out: Tensor | None = None, need_weights: bool = False,
+                cross_layers: frozenset[int] = frozenset()) -> Seq2SeqOutput:
         """Teacher-forced pass.
 
         Args:
             src_ids, src_mask: (B, S) source ids and True-for-real mask.
             tgt_in: (B, T) decoder input (<s> y); tgt_out: (B, T) gold output (y </s>).
-            align: (B, T, S) gold alignment distribution per target row (guided alignment);
-                rows without links are all zero and ignored.
             need_weights: return every attention map.
+            cross_layers: decoder layers whose cross-attention is returned even without
+                ``need_weights`` (others are None): what a supervision wrapper needs.
         """
         enc = self.encode(src_ids, src_mask, need_weights)
-        guided = align is not None and self.cfg.guide.weight > 0
-        layer = self.cfg.guide.layer % self.cfg.decoder_layers
         dec = self.decoder(self._embed(self.tgt_embed, tgt_in), enc.hidden, src_mask,
-                           need_weights=need_weights,
-                           cross_layers=frozenset({layer}) if guided else frozenset())
+                           need_weights=need_weights, cross_layers=cross_layers)
         out = Seq2SeqOutput(logits=self.out(dec.hidden))
         if need_weights:
             out.encoder_attentions = enc.attentions
             out.decoder_attentions = dec.self_attentions
+        if need_weights or cross_layers:
             out.cross_attentions = dec.cross_attentions
         if tgt_out is not None:
             out.loss, out.nll = seq2seq_losses(out.logits, tgt_out, self.cfg.label_smoothing)
-        return add_alignment_loss(out, self.cfg.guide, align if guided else None,
-                                  dec.cross_attentions[layer])
+        return out
 
     # ---- incremental decoding ------------------------------------------------------------
     def init_state(self, src_ids: Tensor, src_mask: Tensor,

@@ -9,13 +9,15 @@ Shape legend: B batch, H heads, T target length, S source length.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from attnpred.config import check
+from attnpred.supervision.wrapper import SupervisionWrapper
 
 Link = tuple[int, int]
 
@@ -81,3 +83,33 @@ def guided_alignment_loss(cross: Tensor, gold: Tensor, heads: Sequence[int] = ()
         return attn.sum() * 0.0
     ce = -(gold * torch.log(attn.clamp_min(1e-9))).sum(-1)  # (B, T)
     return ce[rows].mean()
+
+
+class GuidedAlignment(SupervisionWrapper):
+    """Wrap a seq2seq model so that batches with gold ``align`` (B, T, S) train the chosen
+    cross-attention heads too: loss = translation loss + weight x guided-alignment loss.
+
+    Args:
+        model: a seq2seq model whose forward takes ``cross_layers`` and returns
+            ``cross_attentions`` per decoder layer.
+        cfg: the supervised layer, heads and weight.
+        decoder_layers: how many decoder layers the model has (to resolve a negative layer).
+    """
+
+    def __init__(self, model: nn.Module, cfg: GuidedAlignmentConfig, decoder_layers: int) -> None:
+        super().__init__(model)
+        self.cfg, self.layer = cfg, cfg.layer % decoder_layers
+
+    def forward(self, src_ids: Tensor, src_mask: Tensor, tgt_in: Tensor,
+                tgt_out: Tensor | None = None, align: Tensor | None = None,
+                need_weights: bool = False, **rest: Any) -> Any:
+        guided = align is not None and self.cfg.weight > 0
+        out = self.model(src_ids, src_mask, tgt_in, tgt_out, need_weights=need_weights,
+                         cross_layers=frozenset({self.layer}) if guided else frozenset(),
+                         **rest)
+        if not guided or out.loss is None:
+            return out
+        align_loss = guided_alignment_loss(out.cross_attentions[self.layer], align,
+                                           self.cfg.heads)
+        return dataclasses.replace(out, loss=out.loss + self.cfg.weight * align_loss,
+                                   align_loss=align_loss)

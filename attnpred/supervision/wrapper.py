@@ -16,7 +16,23 @@ from attnpred.supervision.config import SupervisionConfig
 from attnpred.supervision.losses import attention_loss, supervised_maps
 
 
-class AttentionSupervised(nn.Module):
+class SupervisionWrapper(nn.Module):
+    """A wrapper that adds a loss on the wrapped model's attention and holds no state of its
+    own: it saves and loads exactly the wrapped model's weights."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.model.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> Any:
+        return self.model.load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+class AttentionSupervised(SupervisionWrapper):
     """Wrap ``model`` so that batches with ``gold_attention`` train its attention too.
 
     Batch keys it reads besides the model's own: ``gold_attention`` (B, T) gold distribution
@@ -27,8 +43,8 @@ class AttentionSupervised(nn.Module):
     """
 
     def __init__(self, model: nn.Module, cfg: SupervisionConfig) -> None:
-        super().__init__()
-        self.model, self.cfg = model, cfg
+        super().__init__(model)
+        self.cfg = cfg
         self.last_attention_loss = 0.0
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor | None = None,
@@ -48,15 +64,7 @@ class AttentionSupervised(nn.Module):
         total = self.cfg.weight * att if out.loss is None else out.loss + self.cfg.weight * att
         return dataclasses.replace(out, loss=total)
 
-    # The wrapper holds no state of its own: save and load exactly the wrapped model's.
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return self.model.state_dict(*args, **kwargs)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
-                        assign: bool = False) -> Any:
-        return self.model.load_state_dict(state_dict, strict=strict, assign=assign)
-
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The bare model inside an ``AttentionSupervised`` (or the model itself)."""
-    return model.model if isinstance(model, AttentionSupervised) else model
+    """The bare model inside a supervision wrapper (or the model itself)."""
+    return model.model if isinstance(model, SupervisionWrapper) else model

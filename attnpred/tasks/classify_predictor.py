@@ -1,9 +1,10 @@
 """``ClassifierPredictor``: labels, probabilities and per-word attention for new texts."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -13,8 +14,9 @@ from attnpred.data.labels import LabelVocab
 from attnpred.errors import AttnpredError
 from attnpred.models.classifier import ClassifierOutput
 from attnpred.tasks.classify_data import EncodedSet, eval_batches
-from attnpred.training.checkpoint import load_weights
-from attnpred.training.trainer import move
+from attnpred.tasks.classify_config import ClassifyRunConfig, build_model
+from attnpred.tasks.rundir import load_run_weights, read_run_config, require_file
+from attnpred.device import move
 
 ATTENTION_SOURCES = ("auto", "pooling", "cls", "supervised")
 
@@ -40,6 +42,22 @@ class Prediction:
     words: list[str] = field(default_factory=list)
     word_attention: list[float] | None = None
     attention_source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: label, probabilities and, when asked for, the attention per word."""
+        out: dict[str, Any] = {"text": self.text, "label": self.label,
+                               "probabilities": self.probabilities}
+        if self.word_attention is not None:
+            out |= {"words": self.words, "word_attention": self.word_attention,
+                    "attention_source": self.attention_source}
+        return out
+
+    def summary(self) -> str:
+        """One line: label, its probability, the text and the most-attended words."""
+        line = f"{self.label:>10} {self.probabilities[self.label]:.3f}  {self.text[:70]}"
+        if self.word_attention is not None:
+            line += "  | attends to: " + ", ".join(f"{w} {a:.2f}" for w, a in self.top_words(5))
+        return line
 
     def top_words(self, k: int = 5) -> list[tuple[str, float]]:
         """The k most-attended words with their weights."""
@@ -77,16 +95,57 @@ class ClassifierPredictor:
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "cpu") -> "ClassifierPredictor":
         from attnpred.data.encoding import load_tokenizer
-        from attnpred.tasks.classify import build_model, load_run_config
         run_dir = Path(run_dir)
-        weights = run_dir / "model.safetensors"
-        if not weights.exists():
-            raise AttnpredError("no model.safetensors: training did not finish", file=run_dir)
-        cfg = load_run_config(run_dir)
+        cfg = read_run_config(run_dir, ClassifyRunConfig)
         model = build_model(cfg, run_dir)
-        load_weights(model, weights)
-        return cls(model, load_tokenizer(run_dir / "tokenizer"),
-                   LabelVocab.load(run_dir / "labels.json"), cfg, device)
+        load_run_weights(model, run_dir)
+        tokenizer = load_tokenizer(require_file(run_dir, "tokenizer", "the tokenizer"))
+        labels = LabelVocab.load(require_file(run_dir, "labels.json", "the label vocabulary"))
+        predictor = cls(model, tokenizer, labels, cfg, device)
+        predictor.run_dir = run_dir
+        return predictor
+
+    def read_inputs(self, path: str | Path, format: str | None = None,
+                    text_column: str | None = None) -> list[str]:
+        """The texts of a file (CSV/TSV/JSONL by the run's text column, or .txt lines)."""
+        from attnpred.data.text import read_texts
+        return read_texts(str(path), format=format or "auto",
+                          text_column=text_column or self.config.data.text_column)
+
+    def evaluate(self, path: str | Path, format: str | None = None,
+                 text_column: str | None = None, label_column: str | None = None,
+                 batch_size: int | None = None) -> dict[str, Any]:
+        """Score a labelled file beside the run's majority baseline (and, where the file
+        carries rationales, the attention against them)."""
+        from attnpred.evaluation.classification import evaluate_with_baseline
+        from attnpred.evaluation.rationale_report import evaluate_rationales
+        from attnpred.tasks.classify_data import TextDataConfig, read
+        changes = {k: v for k, v in (("format", format), ("text_column", text_column),
+                                     ("label_column", label_column)) if v}
+        examples = read(TextDataConfig(**{**self.config.data.__dict__, **changes}), str(path))
+        out = self.predict([e.text for e in examples], batch_size=batch_size)
+        gold = [self.labels.decode(self.labels.encode(e.label, file=e.source, line=e.line))
+                for e in examples]
+        stats = getattr(self, "run_dir", None)
+        majority = (json.loads((stats / "data_stats.json").read_text())["majority"]
+                    if stats is not None and (stats / "data_stats.json").is_file()
+                    else None)
+        result = evaluate_with_baseline(gold, [p.label for p in out], self.labels.labels,
+                                        majority or gold[0])
+        rationales = evaluate_rationales(self, examples, self.config.supervision)
+        if rationales is not None:
+            result["rationales"] = rationales
+        return result
+
+    @staticmethod
+    def format_evaluation(result: dict[str, Any]) -> str:
+        """The readable report of ``evaluate``'s result."""
+        from attnpred.evaluation.classification import format_report
+        from attnpred.evaluation.rationale_report import format_rationales
+        text = format_report(result)
+        if "rationales" in result:
+            text += "\n" + format_rationales(result["rationales"])
+        return text
 
     @property
     def has_pooling_attention(self) -> bool:
@@ -107,7 +166,7 @@ class ClassifierPredictor:
         return "supervised" if attention == "auto" and self.supervision else attention
 
     @torch.no_grad()
-    def predict(self, texts: Sequence[str], return_attention: bool = False,
+    def predict(self, texts: Sequence[str], *, return_attention: bool = False,
                 attention: str = "auto", batch_size: int | None = None) -> list[Prediction]:
         """Classify ``texts``; with ``return_attention`` add per-word attention.
 
@@ -126,6 +185,10 @@ class ClassifierPredictor:
                                 f"{ATTENTION_SOURCES}", field="attention")
         if isinstance(texts, str):
             texts = [texts]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise AttnpredError(f"input {i} is {'empty' if isinstance(text, str) else type(text).__name__}; "
+                                    "expected a non-empty text", field=f"inputs[{i}]")
         encoded = encode_texts(self.tokenizer, list(texts), self.config.max_len)
         data = EncodedSet(encoded, [-1] * len(encoded), [])
         attention = self._source(attention)

@@ -10,23 +10,25 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from attnpred.config import check, load_config, save_config
+from attnpred.config import check, save_config
 from attnpred.data.timeseries import (EpochBatches, Scaler, Series, TimeSeriesConfig, Windows,
                                       channel_indices, future_dates, read_series, split_borders)
 from attnpred.errors import AttnpredError
 from attnpred.evaluation.forecast import evaluate_forecaster
-from attnpred.io import atomic_write_text
+from attnpred.io import atomic_write_text, read_json
 from attnpred.models.forecast_baselines import BASELINES, TRAINABLE, BaselineConfig
 from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
 from attnpred.resources import resource
-from attnpred.training.checkpoint import load_weights, save_weights, seed_everything
+from attnpred.tasks.rundir import (finish_run, load_run_weights, prepare_run_dir, read_run_config,
+                                   require_file)
+from attnpred.training.checkpoint import save_weights, seed_everything
 from attnpred.training.trainer import Trainer, TrainerConfig
 
 MODELS = ("attnpred", *BASELINES)
@@ -140,7 +142,8 @@ def naive_metrics(cfg: ForecastRunConfig, prep: Prepared, split: str) -> dict[st
 
 
 # ---- training -------------------------------------------------------------------------------
-def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any]:
+def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool = False,
+                   overwrite: bool = False) -> dict[str, Any]:
     """Train (or, for repeat / seasonal-naive, just set up) a forecaster into ``run_dir``.
 
     Returns:
@@ -151,14 +154,14 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any
     run_dir = Path(run_dir)
     prep = prepare(cfg.data)
     cfg = with_shapes(cfg, prep.series.columns)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     save_config(cfg, run_dir / "config.json")
     atomic_write_text(run_dir / "scaler.json", json.dumps(prep.scaler.to_dict()) + "\n")
     seed_everything(cfg.trainer.seed)
     model = build_model(cfg)
     started = time.time()
     if is_trainable(cfg):
-        _fit(model, cfg, prep, run_dir)
+        _fit(model, cfg, prep, run_dir, resume)
         if isinstance(model, PatchForecaster):  # fit_skip wrote the ridge it picked
             cfg = replace(cfg, forecaster=model.cfg)
         save_config(cfg, run_dir / "config.json")
@@ -169,11 +172,25 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path) -> dict[str, Any
                                           prep.target_names, cfg.eval_batch_size)
                for split in ("val", "test")}
     metrics |= {"baselines": naive_metrics(cfg, prep, "test"), "seconds": round(seconds, 2)}
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    return metrics
+    return finish_run(run_dir, metrics, format_report(cfg.model, metrics),
+                      keep_checkpoint=cfg.trainer.keep_checkpoint)
 
 
-def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path) -> None:
+def format_report(model: str, metrics: dict[str, Any]) -> str:
+    """The readable report: the model on validation and test beside the naive baselines."""
+    rows = [(f"{model} ({split})", metrics[split]) for split in ("val", "test") if split in metrics]
+    rows += [(f"{name} (test)", m) for name, m in metrics.get("baselines", {}).items()]
+    lines = [f"{'':24} {'MSE':>9} {'MAE':>9} {'MSE orig':>12} {'MAE orig':>12}"]
+    for name, m in rows:
+        lines.append(f"{name:24} {m['mse']:9.4f} {m['mae']:9.4f} {m['mse_original']:12.4f} "
+                     f"{m['mae_original']:12.4f}")
+    lines.append("MSE/MAE on standardised values (train-split scaler); 'orig': original scale; "
+                 "every window scored.")
+    return "\n".join(lines)
+
+
+def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path,
+         resume: bool = False) -> None:
     train, val = prep.windows["train"], prep.windows["val"]
     if isinstance(model, PatchForecaster) and cfg.forecaster.linear_skip \
             and cfg.forecaster.skip_lstsq:
@@ -187,7 +204,7 @@ def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path
         res = evaluate_forecaster(m, val, prep.scaler, prep.target_names, cfg.eval_batch_size)
         return {"mse": res["mse"], "mae": res["mae"]}
 
-    Trainer(model, cfg.trainer, run_dir, evaluate=evaluate).fit(source)
+    Trainer(model, cfg.trainer, run_dir, evaluate=evaluate).fit(source, resume=resume)
 
 
 # ---- prediction -----------------------------------------------------------------------------
@@ -229,6 +246,12 @@ class Forecast:
         frame.insert(0, "date", self.history_dates)
         return frame
 
+    def summary(self) -> str:
+        """One line: the horizon, its dates and the first target's first forecasts."""
+        first = ", ".join(f"{v:.3f}" for v in self.values[:3, 0])
+        return (f"{len(self.dates)} steps {self.dates[0]} .. {self.dates[-1]}; "
+                f"{self.columns[0]}: {first}, ...")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: dates as ISO strings, forecasts and attention per target."""
         out: dict[str, Any] = {
@@ -261,14 +284,16 @@ class ForecastPredictor:
     def load(cls, run_dir: str | Path, device: str = "cpu") -> "ForecastPredictor":
         """Load a run directory written by ``train_forecast``."""
         run_dir = Path(run_dir)
-        cfg = load_config(ForecastRunConfig, run_dir / "config.json")
+        cfg = read_run_config(run_dir, ForecastRunConfig)
         model = build_model(cfg)
-        weights = run_dir / "model.safetensors"
-        if not weights.is_file():
-            raise AttnpredError("no model.safetensors in the run directory", file=run_dir)
-        load_weights(model, weights)
-        scaler = Scaler.from_dict(json.loads((run_dir / "scaler.json").read_text()))
+        load_run_weights(model, run_dir)
+        scaler_path = require_file(run_dir, "scaler.json", "the scaler fitted on the train rows")
+        scaler = Scaler.from_dict(read_json(scaler_path, "scaler"))
         return cls(cfg, model, scaler, device)
+
+    def read_inputs(self, path: str | Path, format: str | None = None) -> list[Series]:
+        """A series file (CSV/Parquet with the run's date column and channels), as one input."""
+        return [self.read(path)]
 
     @property
     def target_names(self) -> list[str]:
@@ -278,29 +303,48 @@ class ForecastPredictor:
         """Read a series with this run's date column and channels."""
         return read_series(path, self.cfg.data.date_column, self.cfg.data.columns)
 
-    @torch.no_grad()
-    def predict(self, series: Series | str | Path, end: int | None = None,
-                return_attention: bool = True) -> Forecast:
-        """Forecast the H rows after row ``end`` (default: after the last row).
+    def predict(self, inputs: Series | str | Path | Sequence[Series | str | Path], *,
+                return_attention: bool = False, batch_size: int | None = None,
+                end: int | None = None) -> list[Forecast]:
+        """Forecast the H rows after each input series (after row ``end``, default the last).
 
         Args:
-            series: a Series or a CSV/Parquet path with the run's date column and channels.
+            inputs: a Series or a CSV/Parquet path with the run's date column and channels, or
+                a list of them; one Forecast each, in order.
+            return_attention: also return the attention over the history.
+            batch_size: series per forward pass (default: the run's eval batch size).
             end: the history is rows [end - L, end); rows from ``end`` on, where present, are
                 returned as ``truth``.
-            return_attention: also return the attention over the history.
         Raises:
             AttnpredError: fewer than L rows of history.
         """
-        series = series if isinstance(series, Series) else self.read(series)
-        L, H = self.cfg.data.input_len, self.cfg.data.horizon
-        end = len(series) if end is None else end
-        if not L <= end <= len(series):
-            raise AttnpredError(f"need {L} rows of history before row {end}; the series has "
-                                f"{len(series)} rows", field="input_len")
-        x = self.scaler.transform(series.values[end - L: end])[:, self.inputs]
-        x = torch.as_tensor(x, dtype=torch.float32, device=self.device)[None]  # (1, L, C_in)
+        if isinstance(inputs, (Series, str, Path)):
+            inputs = [inputs]
+        series = [s if isinstance(s, Series) else self.read(s) for s in inputs]
+        size = batch_size or self.cfg.eval_batch_size
+        out: list[Forecast] = []
+        for i in range(0, len(series), size):
+            out += self._predict_batch(series[i: i + size], end, return_attention)
+        return out
+
+    @torch.no_grad()
+    def _predict_batch(self, batch: Sequence[Series], end: int | None,
+                       return_attention: bool) -> list[Forecast]:
+        L = self.cfg.data.input_len
+        ends = [len(s) if end is None else end for s in batch]
+        for s, e in zip(batch, ends):
+            if not L <= e <= len(s):
+                raise AttnpredError(f"need {L} rows of history before row {e}; the series has "
+                                    f"{len(s)} rows", field="input_len")
+        x = np.stack([self.scaler.transform(s.values[e - L: e])[:, self.inputs]
+                      for s, e in zip(batch, ends)])
+        x = torch.as_tensor(x, dtype=torch.float32, device=self.device)  # (B, L, C_in)
         out = self.model(x=x, return_attention=return_attention)
-        values = self.scaler.inverse(out.forecast[0].cpu().double().numpy(), self.outputs)
+        return [self._forecast(s, e, out, row) for row, (s, e) in enumerate(zip(batch, ends))]
+
+    def _forecast(self, series: Series, end: int, out: Any, row: int) -> Forecast:
+        L, H = self.cfg.data.input_len, self.cfg.data.horizon
+        values = self.scaler.inverse(out.forecast[row].cpu().double().numpy(), self.outputs)
         attn = out.history_attention
         known = series.values[end: end + H][:, self.outputs]
         truth = None
@@ -310,14 +354,16 @@ class ForecastPredictor:
         dates = series.dates[end: end + H] if end + H <= len(series) else \
             future_dates(series.dates[:end], H)
         part = out.attention_part
-        if part is not None:  # a difference: rescaled, not shifted
-            part = part[0].cpu().double().numpy() * self.scaler.std[self.outputs]
+        if part is not None and attn is not None:  # a difference: rescaled, not shifted
+            part = part[row].cpu().double().numpy() * self.scaler.std[self.outputs]
+        else:
+            part = None
         return Forecast(dates, values, self.target_names, series.dates[end - L: end],
                         series.values[end - L: end][:, self.outputs],
-                        None if attn is None else attn[0].cpu().numpy(), truth, part)
+                        None if attn is None else attn[row].cpu().numpy(), truth, part)
 
     def evaluate(self, path: str | Path | None = None, split: str = "test",
-                 baselines: bool = True) -> dict[str, Any]:
+                 baselines: bool = True, format: str | None = None) -> dict[str, Any]:
         """Metrics on every window of ``split`` of ``path`` (default: the training file), with
         the training scaler, beside Repeat and seasonal naive."""
         data = replace(self.cfg.data, path=str(path or self.cfg.data.path))
@@ -331,6 +377,14 @@ class ForecastPredictor:
         if baselines:
             out["baselines"] = naive_metrics(self.cfg, prep, split)
         return out
+
+    @staticmethod
+    def format_evaluation(result: dict[str, Any]) -> str:
+        """The readable report of ``evaluate``'s result."""
+        split = next(k for k in ("test", "val", "train") if k in result)
+        return f"split: {split}\n" + format_report(result["model"], {
+            "test" if split == "test" else "val": result[split],
+            "baselines": result.get("baselines", {})})
 
     def window_end(self, path: str | Path | None, split: str, window: int) -> tuple[Series, int]:
         """The series and the history end row of window ``window`` of ``split``."""
@@ -365,9 +419,9 @@ def forecast_demo(out_dir: str | Path, quick: bool = True) -> dict[str, Any]:
     out_dir = Path(out_dir)
     data = resource("ett", "ETTh1.csv")
     started = time.time()
-    metrics = train_forecast(demo_config(data, quick), out_dir / "forecast_run")
+    metrics = train_forecast(demo_config(data, quick), out_dir / "forecast_run", overwrite=True)
     predictor = ForecastPredictor.load(out_dir / "forecast_run")
-    forecast = predictor.predict(data)
+    forecast = predictor.predict(data, return_attention=True)[0]
     csv_path, png_path = out_dir / "forecast_ett_next96h.csv", out_dir / "forecast_ett_OT.png"
     atomic_write_text(csv_path, forecast.to_frame().to_csv(index=False))
     plot_forecast(forecast, "OT", png_path)

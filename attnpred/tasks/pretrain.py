@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -29,8 +28,10 @@ from attnpred.data.text import read_texts
 from attnpred.errors import AttnpredError
 from attnpred.io import atomic_write, atomic_write_text
 from attnpred.models.classifier import ClassifierConfig, TransformerClassifier
+from attnpred.models.mlm import MaskedLM
 from attnpred.training.checkpoint import seed_everything
-from attnpred.training.trainer import Trainer, TrainerConfig, move
+from attnpred.device import move
+from attnpred.training.trainer import Trainer, TrainerConfig
 
 ARCH_FIELDS = ("dim", "heads", "layers", "ff_dim", "max_len", "positional", "activation")
 """Fields of ``ClassifierConfig`` a fine-tuning run takes from its pretraining."""
@@ -71,38 +72,6 @@ class MLMConfig:
         check(0 < self.mask_prob < 1, "mask_prob", "must be in (0, 1)")
         check(0 <= self.dev_ratio < 1, "dev_ratio", "must be in [0, 1)")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
-
-
-@dataclass
-class MaskedLMOutput:
-    """Attributes:
-        logits: (N, V) scores of the masked tokens only (saves the (B, T, V) product).
-        loss: scalar cross-entropy over the masked tokens, or None without labels.
-    """
-
-    logits: Tensor
-    loss: Tensor | None = None
-
-
-class MaskedLM(nn.Module):
-    """A ``TransformerClassifier``'s encoder with a BERT-style LM head tied to its embeddings."""
-
-    def __init__(self, cfg: ClassifierConfig) -> None:
-        super().__init__()
-        self.backbone = TransformerClassifier(cfg)
-        self.transform = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(),
-                                       nn.LayerNorm(cfg.dim))
-        self.bias = nn.Parameter(torch.zeros(cfg.vocab_size))
-
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, mlm_labels: Tensor | None = None,
-                **unused: Tensor) -> MaskedLMOutput:
-        """mlm_labels: (B, T) original ids at the chosen positions, -100 elsewhere."""
-        hidden = self.backbone.encode(input_ids, attention_mask).hidden  # (B, T, E)
-        chosen = (mlm_labels != -100) if mlm_labels is not None else attention_mask.bool()
-        h = self.transform(hidden[chosen])  # (N, E)
-        logits = h @ self.backbone.embed.weight.T + self.bias  # (N, V)
-        loss = None if mlm_labels is None else F.cross_entropy(logits, mlm_labels[chosen])
-        return MaskedLMOutput(logits, loss)
 
 
 def mask_tokens(ids: Tensor, special: Tensor, cfg: MLMConfig, mask_id: int, vocab: int,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from attnpred.alignment.extract import AlignConfig, select_attention, word_alignment
 from attnpred.alignment.symmetrize import symmetrize
-from attnpred.config import check, load_config, save_config
+from attnpred.config import check, save_config
 from attnpred.data.alignment import Link, read_pharaoh
 from attnpred.data.parallel import (ParallelExample, Seq2SeqTokenizer, collate, read_parallel,
                                     token_batches)
@@ -25,9 +25,13 @@ from attnpred.evaluation.generation import generation_metrics
 from attnpred.models.decoding import DecodingConfig, decode
 from attnpred.models.rnn_seq2seq import GRUSeq2Seq, GRUSeq2SeqConfig
 from attnpred.models.seq2seq import TransformerSeq2Seq, TransformerSeq2SeqConfig
-from attnpred.supervision.guided_alignment import alignment_targets
-from attnpred.training.checkpoint import load_weights, seed_everything
-from attnpred.training.trainer import Trainer, TrainerConfig, move
+from attnpred.supervision.guided_alignment import (GuidedAlignment, GuidedAlignmentConfig,
+                                                   alignment_targets)
+from attnpred.tasks.rundir import (finish_run, load_run_weights, prepare_run_dir, read_run_config,
+                                   require_file)
+from attnpred.training.checkpoint import seed_everything
+from attnpred.device import move
+from attnpred.training.trainer import Trainer, TrainerConfig
 
 # arch name -> (model class, name of its config field in Seq2SeqRunConfig)
 MODELS: dict[str, tuple[type[nn.Module], str]] = {
@@ -49,6 +53,10 @@ class Seq2SeqDataConfig:
     """Development source (or single) file; '' trains without dev evaluation."""
     dev_tgt: str = ""
     """Line-aligned development target file."""
+    test_src: str = ""
+    """Test source (or single) file, scored once training ends ('' : none)."""
+    test_tgt: str = ""
+    """Line-aligned test target file."""
     src_field: str = "src"
     """Source column / key in TSV and JSONL files."""
     tgt_field: str = "tgt"
@@ -79,14 +87,17 @@ class Seq2SeqRunConfig:
 
     task: str = "seq2seq"
     """Task name (always 'seq2seq'); lets ``attnpred.load`` find the predictor."""
-    arch: str = "transformer"
+    model: str = "transformer"
     """Model: 'transformer' or 'gru-attention'."""
     data: Seq2SeqDataConfig = field(default_factory=Seq2SeqDataConfig)
     """Files, tokenizer and batching."""
     transformer: TransformerSeq2SeqConfig = field(default_factory=TransformerSeq2SeqConfig)
-    """Transformer shape (used when arch='transformer')."""
+    """Transformer shape (used when model='transformer')."""
     gru: GRUSeq2SeqConfig = field(default_factory=GRUSeq2SeqConfig)
-    """GRU + attention shape (used when arch='gru-attention')."""
+    """GRU + attention shape (used when model='gru-attention')."""
+    guide: GuidedAlignmentConfig = field(default_factory=GuidedAlignmentConfig)
+    """Guided alignment: which decoder layer/heads the gold alignments of data.train_align
+    supervise, and how hard (weight 0: off)."""
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     """Search used by predict and evaluate."""
     dev_decoding: DecodingConfig = field(default_factory=lambda: DecodingConfig(beam=1))
@@ -97,18 +108,31 @@ class Seq2SeqRunConfig:
 
     def __post_init__(self) -> None:
         check(self.task == "seq2seq", "task", "must be 'seq2seq'")
-        check(self.arch in MODELS, "arch", f"must be one of {sorted(MODELS)}")
+        check(self.model in MODELS, "model", f"must be one of {sorted(MODELS)}")
         check(self.trainer.metric in DEV_METRICS, "trainer.metric", f"one of {DEV_METRICS}")
         check(self.data.max_len <= self.model_config.max_len, "data.max_len",
               f"must be <= the model's max_len ({self.model_config.max_len})")
+        if self.guide.weight > 0:
+            layers, heads = self.decoder_shape
+            check(-layers <= self.guide.layer < layers, "guide.layer",
+                  f"must index one of the model's {layers} decoder layer(s)")
+            check(all(0 <= h < heads for h in self.guide.heads), "guide.heads",
+                  f"head indices must be in [0, {heads})")
+
+    @property
+    def decoder_shape(self) -> tuple[int, int]:
+        """(decoder layers with cross-attention, heads per layer)."""
+        if self.model == "transformer":
+            return self.transformer.decoder_layers, self.transformer.heads
+        return 1, 1
 
     @property
     def model_config(self):
-        return getattr(self, MODELS[self.arch][1])
+        return getattr(self, MODELS[self.model][1])
 
 
 def build_model(cfg: Seq2SeqRunConfig) -> nn.Module:
-    cls, _ = MODELS[cfg.arch]
+    cls, _ = MODELS[cfg.model]
     return cls(cfg.model_config)
 
 
@@ -186,6 +210,20 @@ class Translation:
     src_tokens: list[str]
     tgt_tokens: list[str]
     cross_attentions: tuple[Tensor, ...] | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the output, its score and, when asked for, the cross-attention
+        (layer x head x target token x source token)."""
+        out: dict[str, Any] = {"source": self.source, "text": self.text, "score": self.score}
+        if self.cross_attentions is not None:
+            out |= {"src_tokens": self.src_tokens, "tgt_tokens": self.tgt_tokens,
+                    "cross_attentions": [m.tolist() for m in self.cross_attentions]}
+        return out
+
+    def summary(self) -> str:
+        """The output text (the terminal shows one per line, in input order)."""
+        return self.text
 
 
 class Seq2SeqPredictor:
@@ -199,13 +237,16 @@ class Seq2SeqPredictor:
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "cpu") -> "Seq2SeqPredictor":
         run_dir = Path(run_dir)
-        cfg = load_config(Seq2SeqRunConfig, run_dir / "config.json")
+        cfg = read_run_config(run_dir, Seq2SeqRunConfig)
         model = build_model(cfg)
-        weights = run_dir / "model.safetensors"
-        if not weights.is_file():
-            raise AttnpredError("no model.safetensors (was training finished?)", file=run_dir)
-        load_weights(model, weights)
+        load_run_weights(model, run_dir)
+        require_file(run_dir, "tokenizer.src.json", "the tokenizer")
         return cls(model, Seq2SeqTokenizer.load(run_dir), cfg, device)
+
+    def read_inputs(self, path: str | Path, format: str | None = None) -> list[str]:
+        """Source texts, one per line (.gz read)."""
+        from attnpred.data.parallel import read_lines
+        return read_lines(str(path))
 
     @property
     def max_len(self) -> int:
@@ -214,14 +255,28 @@ class Seq2SeqPredictor:
     def _batches(self, lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
         return token_batches(lengths, max(max_tokens, max(lengths, default=1)))
 
-    def translate(self, texts: Sequence[str], decoding: DecodingConfig | None = None,
-                  return_attention: bool = False, max_tokens: int = 4000) -> list[Translation]:
+    def predict(self, texts: Sequence[str], *, return_attention: bool = False,
+                batch_size: int | None = None, decoding: DecodingConfig | None = None,
+                beam: int | None = None,
+                length_penalty: float | None = None) -> list[Translation]:
         """Decode every text (beam search per ``decoding``, default the run's).
 
         With ``return_attention`` each output carries the cross-attention of a forced pass
         over the chosen output (identical to the attention seen while decoding).
+        ``batch_size`` caps the sources per batch (batches are formed by token count);
+        ``beam`` and ``length_penalty`` override the decoding's.
         """
+        if isinstance(texts, str):
+            texts = [texts]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise AttnpredError("empty source text; expected words to translate",
+                                    field=f"inputs[{i}]")
+        max_tokens = batch_size * self.max_len if batch_size else 4000
         decoding = decoding or self.cfg.decoding
+        changes = {k: v for k, v in (("beam", beam), ("length_penalty", length_penalty))
+                   if v is not None}
+        decoding = dataclasses.replace(decoding, **changes) if changes else decoding
         if decoding.max_len > self.cfg.model_config.max_len:  # positions the model knows
             decoding = dataclasses.replace(decoding, max_len=self.cfg.model_config.max_len)
         src = [self.tok.encode_src(t, self.max_len) for t in texts]
@@ -233,8 +288,9 @@ class Seq2SeqPredictor:
                 hyps[i] = h
         out = [Translation(self.tok.decode_tgt(h.tokens), h.score,
                            [self.tok.src.id_to_token(i) for i in s],
-                           [self.tok.tgt.id_to_token(i) for i in h.tokens] + ["</s>"])
-               for h, s in zip(hyps, src)]
+                           [self.tok.tgt.id_to_token(i) for i in h.tokens] + ["</s>"],
+                           source=text)
+               for h, s, text in zip(hyps, src, texts)]
         if return_attention:
             maps = self._forced_ids(src, [h.tokens for h in hyps], max_tokens)
             for tr, m in zip(out, maps):
@@ -278,12 +334,42 @@ class Seq2SeqPredictor:
                                       self.tok.tgt_words(t, self.max_len), cfg))
         return out
 
-    def evaluate(self, src_texts: Sequence[str], refs: Sequence[Sequence[str]],
-                 metrics: Sequence[str] = ("bleu", "chrf"),
-                 decoding: DecodingConfig | None = None) -> tuple[dict[str, float], list[str]]:
-        """Metrics of the outputs for ``src_texts`` against reference streams; and the outputs."""
-        hyps = [t.text for t in self.translate(src_texts, decoding)]
-        return generation_metrics(hyps, refs, metrics), hyps
+    def translate(self, texts: Sequence[str], decoding: DecodingConfig | None = None,
+                  return_attention: bool = False) -> list[Translation]:
+        """``predict`` under its old name."""
+        return self.predict(texts, return_attention=return_attention, decoding=decoding)
+
+    def score(self, src_texts: Sequence[str], refs: Sequence[Sequence[str]],
+              metrics: Sequence[str] = ("bleu", "chrf"), decoding: DecodingConfig | None = None,
+              batch_size: int | None = None) -> dict[str, Any]:
+        """Metrics of the outputs for ``src_texts`` against reference streams, beside copying
+        the source; the outputs under ``outputs``."""
+        hyps = [t.text for t in self.predict(src_texts, decoding=decoding,
+                                             batch_size=batch_size)]
+        return {"model": generation_metrics(hyps, refs, metrics),
+                "copy": generation_metrics(list(src_texts), refs, metrics),
+                "examples": len(src_texts), "outputs": hyps}
+
+    def evaluate(self, path: str | Path, refs: str | Path | None = None,
+                 format: str | None = None, metrics: Sequence[str] | None = None,
+                 decoding: DecodingConfig | None = None,
+                 batch_size: int | None = None) -> dict[str, Any]:
+        """Score a parallel file (TSV/JSONL/'src ||| tgt', or ``path`` + line-aligned ``refs``)
+        with sacreBLEU/chrF (ROUGE for a run picked by ROUGE) beside copying the source."""
+        pairs = read_parallel(str(path), str(refs) if refs else None,
+                              src_field=self.cfg.data.src_field, tgt_field=self.cfg.data.tgt_field)
+        metrics = metrics or default_metrics(self.cfg)
+        return self.score([p.src for p in pairs], [[p.tgt for p in pairs]], metrics, decoding,
+                          batch_size)
+
+    @staticmethod
+    def format_evaluation(result: dict[str, Any]) -> str:
+        """The readable report of ``evaluate``'s result."""
+        lines = [f"{result['examples']} examples"]
+        for name in ("model", "copy"):
+            lines.append(f"{name:>6}: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                   result[name].items()))
+        return "\n".join(lines)
 
 
 # ---- training ---------------------------------------------------------------------------
@@ -313,18 +399,32 @@ def dev_evaluator(tok: Seq2SeqTokenizer, cfg: Seq2SeqRunConfig,
     return evaluate
 
 
-def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path,
-                  resume: bool = False) -> Seq2SeqPredictor:
-    """Train a tokenizer and model on ``cfg.data`` into ``run_dir``; return the predictor."""
+def default_metrics(cfg: Seq2SeqRunConfig) -> tuple[str, ...]:
+    """ROUGE for a run picked by ROUGE (summarisation), else BLEU and chrF."""
+    return ("rouge",) if cfg.trainer.metric.startswith("rouge") else ("bleu", "chrf")
+
+
+def _read(cfg: Seq2SeqDataConfig, src: str, tgt: str) -> list[ParallelExample]:
+    return (read_parallel(src, tgt or None, src_field=cfg.src_field, tgt_field=cfg.tgt_field)
+            if src else [])
+
+
+def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path, *, resume: bool = False,
+                  overwrite: bool = False) -> dict[str, Any]:
+    """Train a tokenizer and model on ``cfg.data`` into ``run_dir``; score dev and test.
+
+    Returns:
+        The metrics written to run_dir/metrics.json (per split: the model and copying the
+        source, by sacreBLEU/chrF or ROUGE).
+    """
     run_dir = Path(run_dir)
     d = cfg.data
     if not d.train_src:
         raise AttnpredError("no training data", field="data.train_src")
-    train = read_parallel(d.train_src, d.train_tgt or None, src_field=d.src_field,
-                          tgt_field=d.tgt_field)
-    dev = (read_parallel(d.dev_src, d.dev_tgt or None, src_field=d.src_field,
-                         tgt_field=d.tgt_field) if d.dev_src else [])
+    train = _read(d, d.train_src, d.train_tgt)
+    dev, test = _read(d, d.dev_src, d.dev_tgt), _read(d, d.test_src, d.test_tgt)
     aligns = read_alignments(d.train_align, len(train)) if d.train_align else None
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     if resume and (run_dir / "tokenizer.src.json").is_file():
         tok = Seq2SeqTokenizer.load(run_dir)
     else:
@@ -340,14 +440,24 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path,
     if not dev:  # nothing to pick the best weights with: keep the last ones
         trainer_cfg = dataclasses.replace(trainer_cfg, metric="nll", mode="min")
     evaluate = dev_evaluator(tok, cfg, dev) if dev else None
-    Trainer(model, trainer_cfg, run_dir, evaluate=evaluate).fit(source, resume=resume)
-    return Seq2SeqPredictor(model, tok, cfg)
+    trained = GuidedAlignment(model, cfg.guide, cfg.decoder_shape[0]) if aligns else model
+    Trainer(trained, trainer_cfg, run_dir, evaluate=evaluate).fit(source, resume=resume)
+    predictor = Seq2SeqPredictor(model, tok, cfg)
+    metrics: dict[str, Any] = {}
+    for name, examples in (("dev", dev), ("test", test)):
+        if examples:
+            res = predictor.score([e.src for e in examples], [[e.tgt for e in examples]],
+                                  default_metrics(cfg))
+            metrics[name] = {k: v for k, v in res.items() if k != "outputs"}
+    report = "\n\n".join(f"== {name} ==\n" + Seq2SeqPredictor.format_evaluation(m)
+                         for name, m in metrics.items()) or "no dev or test data given"
+    return finish_run(run_dir, metrics, report, keep_checkpoint=cfg.trainer.keep_checkpoint)
 
 
 def with_vocab(cfg: Seq2SeqRunConfig, tok: Seq2SeqTokenizer) -> Seq2SeqRunConfig:
     """``cfg`` with the model's vocabulary sizes taken from the trained tokenizer."""
     sizes = {"src_vocab": tok.src.get_vocab_size(), "tgt_vocab": tok.tgt.get_vocab_size()}
-    name = MODELS[cfg.arch][1]
+    name = MODELS[cfg.model][1]
     return dataclasses.replace(cfg, **{name: dataclasses.replace(cfg.model_config, **sizes)})
 
 

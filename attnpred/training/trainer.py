@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
 from attnpred.config import check
+from attnpred.device import move, resolve_device
 from attnpred.training.checkpoint import (load_checkpoint, rng_state, save_checkpoint,
                                           load_weights, save_weights, seed_everything, set_rng_state)
 from attnpred.training.schedules import SCHEDULES, warmup_decay
@@ -74,6 +75,9 @@ class TrainerConfig:
     """Show a progress bar with ETA."""
     tensorboard: bool = True
     """Write TensorBoard logs under run_dir/logs."""
+    keep_checkpoint: bool = False
+    """Keep checkpoints/last.pt (model, optimiser, schedule, RNG states) once the run has
+    completed, to train it further; by default it is deleted then (the weights stay)."""
 
     def __post_init__(self) -> None:
         check(self.epochs >= 1 or self.max_steps > 0, "epochs", "must be >= 1")
@@ -83,6 +87,11 @@ class TrainerConfig:
         check(self.accumulate >= 1, "accumulate", "must be >= 1")
         check(self.mode in ("max", "min"), "mode", "must be 'max' or 'min'")
         check(self.device in ("auto", "cpu", "cuda"), "device", "must be auto, cpu or cuda")
+        check(self.max_steps >= 0, "max_steps", "must be >= 0 (0: no limit)")
+        check(self.patience >= 0, "patience", "must be >= 0 (0: never stop early)")
+        check(self.eval_every >= 0 and self.checkpoint_every >= 0, "eval_every",
+              "must be >= 0")
+        check(self.grad_clip >= 0, "grad_clip", "must be >= 0")
 
 
 @dataclass
@@ -95,16 +104,6 @@ class TrainState:
     best: float | None = None
     bad_evals: int = 0
     history: list[Metrics] = field(default_factory=list)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def move(batch: Batch, device: torch.device) -> Batch:
-    return {k: v.to(device) if isinstance(v, Tensor) else v for k, v in batch.items()}
 
 
 def make_optimizer(model: nn.Module, cfg: TrainerConfig) -> torch.optim.AdamW:

@@ -15,7 +15,7 @@ TRAIN = ["train", "--task", "forecast", "--input-len", "48", "--horizon", "12",
 def run(tmp_path_factory, make_frame):
     root = tmp_path_factory.mktemp("cli")
     make_frame().to_csv(root / "s.csv", index=False)
-    assert main(TRAIN + ["--data", str(root / "s.csv"), "--out", str(root / "run"),
+    assert main(TRAIN + ["--train", str(root / "s.csv"), "--out", str(root / "run"),
                          "--no-linear-skip"]) == 0
     return root
 
@@ -28,7 +28,8 @@ def test_train_writes_a_run(run):
 
 def test_evaluate_prints_model_and_baselines(run, capsys):
     out = run / "metrics.json"
-    assert main(["evaluate", str(run / "run"), "--output", str(out), "--plot",
+    assert main(["evaluate", str(run / "run"), "--input", str(run / "s.csv"), "--output",
+                 str(out), "--plot",
                  str(run / "w.png"), "--window", "2", "--channel", "OT"]) == 0
     text = capsys.readouterr().out
     assert "repeat" in text and "seasonal-naive" in text
@@ -38,15 +39,15 @@ def test_evaluate_prints_model_and_baselines(run, capsys):
 
 
 def test_predict_csv_json_attention_and_plot(run):
-    csv, js, att = run / "f.csv", run / "f.json", run / "att.csv"
+    csv, js, att = run / "f.csv", run / "f.jsonl", run / "att.csv"
     assert main(["predict", str(run / "run"), "--input", str(run / "s.csv"), "--output",
-                 str(csv), "--attention", str(att), "--plot", str(run / "p.png")]) == 0
+                 str(csv), "--attention-output", str(att), "--plot", str(run / "p.png")]) == 0
     frame = pd.read_csv(csv, parse_dates=["date"])
     assert len(frame) == 12 and list(frame.columns) == ["date", "a", "b", "OT"]
     assert frame["date"].iloc[0] == pd.Timestamp("2021-03-01") + pd.Timedelta(hours=300)
     assert len(pd.read_csv(att)) == 48
-    assert main(["predict", str(run / "run"), "--input", str(run / "s.csv"), "--format",
-                 "json", "--output", str(js)]) == 0
+    assert main(["predict", str(run / "run"), "--input", str(run / "s.csv"),
+                 "--output", str(js)]) == 0
     data = json.loads(js.read_text())
     assert len(data["dates"]) == 12 and len(data["attention"]["OT"]) == 48
 
@@ -59,8 +60,8 @@ def test_user_errors_exit_2_with_one_line(run, tmp_path, capsys, make_frame):
     assert main(["predict", str(run / "run"), "--input", str(tmp_path / "bad.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert "bad.csv:12" in err and "'a'" in err and len(err.splitlines()) == 1
-    assert main(TRAIN + ["--out", str(tmp_path / "r")]) == 2  # no --data
-    assert main(TRAIN + ["--data", str(run / "s.csv"), "--out", str(tmp_path / "r"),
+    assert main(TRAIN + ["--out", str(tmp_path / "r")]) == 2  # no --train
+    assert main(TRAIN + ["--train", str(run / "s.csv"), "--out", str(tmp_path / "r"),
                          "--features", "Q"]) == 2
 
 

@@ -51,7 +51,7 @@ def test_reload_predicts_the_same(trained):
     assert isinstance(predictor, ForecastPredictor)
     again = predictor.evaluate(path)
     assert again["test"]["mse"] == pytest.approx(metrics["test"]["mse"], rel=1e-6)
-    a, b = predictor.predict(path, end=250), ForecastPredictor.load(run).predict(path, end=250)
+    a, b = predictor.predict(path, end=250, return_attention=True)[0], ForecastPredictor.load(run).predict(path, end=250, return_attention=True)[0]
     np.testing.assert_allclose(a.values, b.values)
 
 
@@ -62,7 +62,7 @@ def test_metrics_match_sklearn_on_both_scales(trained):
     start = int(300 * 0.8)  # first test row (ratio split)
     preds, truths = [], []
     for end in range(start, 300 - 12 + 1):
-        f = predictor.predict(series, end=end, return_attention=False)
+        f = predictor.predict(series, end=end, return_attention=False)[0]
         preds.append(f.values)
         truths.append(f.truth)
     pred, true = np.concatenate(preds), np.concatenate(truths)
@@ -77,7 +77,7 @@ def test_metrics_match_sklearn_on_both_scales(trained):
 
 def test_predict_past_the_end_with_dates_and_attention(trained):
     path, run, _ = trained
-    f = ForecastPredictor.load(run).predict(path)
+    f = ForecastPredictor.load(run).predict(path, return_attention=True)[0]
     last = pd.read_csv(path)["date"].iloc[-1]
     assert f.dates[0] == pd.Timestamp(last) + pd.Timedelta(hours=1) and len(f.dates) == 12
     assert f.values.shape == (12, 3) and f.truth is None
@@ -93,7 +93,7 @@ def test_predict_needs_a_full_history(trained):
     from attnpred.errors import AttnpredError
     path, run, _ = trained
     with pytest.raises(AttnpredError, match="need 48 rows"):
-        ForecastPredictor.load(run).predict(path, end=20)
+        ForecastPredictor.load(run).predict(path, end=20, return_attention=True)[0]
 
 
 def test_single_target_daily_series(tmp_path, make_frame):
@@ -103,7 +103,7 @@ def test_single_target_daily_series(tmp_path, make_frame):
     cfg.trainer.epochs = 1
     metrics = train_forecast(cfg, tmp_path / "run")
     assert list(metrics["test"]["per_channel"]) == ["OT"]
-    f = ForecastPredictor.load(tmp_path / "run").predict(path)
+    f = ForecastPredictor.load(tmp_path / "run").predict(path, return_attention=True)[0]
     assert f.values.shape == (12, 1) and f.columns == ["OT"]
     assert f.dates[0] - f.history_dates[-1] == pd.Timedelta(days=1)
 
@@ -115,7 +115,7 @@ def test_baselines_train_and_load(tmp_path, model, make_frame):
     cfg = tiny_config(path)
     cfg.model, cfg.trainer.epochs = model, 1
     metrics = train_forecast(cfg, tmp_path / "run")
-    f = ForecastPredictor.load(tmp_path / "run").predict(path, return_attention=False)
+    f = ForecastPredictor.load(tmp_path / "run").predict(path, return_attention=False)[0]
     assert f.values.shape == (12, 3) and f.attention is None
     if model == "repeat":
         assert metrics["test"]["mse"] == pytest.approx(metrics["baselines"]["repeat"]["mse"])

@@ -23,7 +23,7 @@ def write_data(tmp_path):
 
 def tiny_config(tmp_path, arch: str, **trainer) -> Seq2SeqRunConfig:
     return config_from_dict(Seq2SeqRunConfig, {
-        "arch": arch,
+        "model": arch,
         "data": {"train_src": str(tmp_path / "train.en"), "train_tgt": str(tmp_path / "train.de"),
                  "vocab_size": 60, "max_tokens": 256, "max_len": 16},
         "transformer": {"dim": 32, "heads": 2, "ff_dim": 64, "encoder_layers": 1,
@@ -39,7 +39,8 @@ def tiny_config(tmp_path, arch: str, **trainer) -> Seq2SeqRunConfig:
 def test_overfit_save_reload_translate(tmp_path, arch, epochs):
     write_data(tmp_path)
     run = tmp_path / "run"
-    predictor = train_seq2seq(tiny_config(tmp_path, arch, epochs=epochs), run)
+    train_seq2seq(tiny_config(tmp_path, arch, epochs=epochs), run)
+    predictor = api.load(run)
     sources = [s for s, _ in PAIRS]
     outputs = [t.text for t in predictor.translate(sources)]
     assert outputs == [t for _, t in PAIRS]
@@ -61,34 +62,34 @@ def test_guided_training_and_align_cli(tmp_path, capsys):
     (tmp_path / "gold").write_text("1-1 2-2 3-3\n" * len(PAIRS))
     cfg = tiny_config(tmp_path, "transformer", epochs=60)
     cfg.data.train_align = str(tmp_path / "train.align")
-    cfg.transformer.guide.weight = 1.0
+    cfg.guide.weight = 1.0
     train_seq2seq(cfg, tmp_path / "run")
-    code = main(["align", str(tmp_path / "run"), "--src", str(tmp_path / "train.en"),
-                 "--tgt", str(tmp_path / "train.de"), "--out", str(tmp_path / "out.align"),
+    code = main(["align", str(tmp_path / "run"), "--input", str(tmp_path / "train.en"),
+                 "--ref", str(tmp_path / "train.de"), "--output", str(tmp_path / "out.align"),
                  "--layer", "-2", "--heads", "0", "--gold", str(tmp_path / "gold")])
     assert code == 0
     scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert scores["aer"] < 0.2  # the supervised head learnt the diagonal
     assert len((tmp_path / "out.align").read_text().splitlines()) == len(PAIRS)
     run, src = str(tmp_path / "run"), str(tmp_path / "train.en")
-    assert main(["predict", run, "--input", src, "--output", str(tmp_path / "hyp"),
-                 "--attention", str(tmp_path / "att.jsonl"), "--beam", "1"]) == 0
+    assert main(["predict", run, "--input", src, "--output", str(tmp_path / "att.jsonl"),
+                 "--beam", "1"]) == 0
     rows = [json.loads(x) for x in (tmp_path / "att.jsonl").read_text().splitlines()]
     assert len(rows) == len(PAIRS)
     n_layers = len(rows[0]["cross_attentions"])
     assert n_layers == 2 and len(rows[0]["cross_attentions"][0][0]) == len(rows[0]["tgt_tokens"])
-    assert main(["evaluate", run, "--src", src, "--ref", str(tmp_path / "train.de"),
-                 "--output", str(tmp_path / "m.json"), "--report", str(tmp_path / "r.md")]) == 0
+    assert main(["evaluate", run, "--input", src, "--ref", str(tmp_path / "train.de"),
+                 "--output", str(tmp_path / "m.json"), "--hyps", str(tmp_path / "h.txt")]) == 0
     result = json.loads((tmp_path / "m.json").read_text())
     assert result["model"]["chrf"] > result["copy"]["chrf"]  # 3-word lines: no 4-grams for BLEU
-    assert "| chrf |" in (tmp_path / "r.md").read_text()
+    assert len((tmp_path / "h.txt").read_text().splitlines()) == len(PAIRS)
 
 
 def test_alignment_count_mismatch_is_a_user_error(tmp_path, capsys):
     write_data(tmp_path)
     (tmp_path / "train.align").write_text("0-0\n")
     code = main(["train", "--task", "seq2seq", "--out", str(tmp_path / "run"),
-                 "--train-src", str(tmp_path / "train.en"), "--train-tgt",
+                 "--train", str(tmp_path / "train.en"), "--train-tgt",
                  str(tmp_path / "train.de"), "--train-align", str(tmp_path / "train.align")])
     assert code == 2
     assert "1 alignment lines for 6 training pairs" in capsys.readouterr().err
@@ -121,8 +122,8 @@ def _has_eflomal() -> bool:
 def test_align_with_eflomal_helper(tmp_path):
     write_data(tmp_path)
     out = tmp_path / "eflomal.align"
-    assert main(["align", "--eflomal", "--src", str(tmp_path / "train.en"), "--tgt",
-                 str(tmp_path / "train.de"), "--out", str(out)]) == 0
+    assert main(["align", "--eflomal", "--input", str(tmp_path / "train.en"), "--ref",
+                 str(tmp_path / "train.de"), "--output", str(out)]) == 0
     from attnpred.data.alignment import read_pharaoh
     links = read_pharaoh(out)
     assert len(links) == len(PAIRS)
@@ -131,6 +132,6 @@ def test_align_with_eflomal_helper(tmp_path):
 
 def test_align_needs_a_run_or_eflomal(tmp_path, capsys):
     write_data(tmp_path)
-    assert main(["align", "--src", str(tmp_path / "train.en"), "--tgt",
-                 str(tmp_path / "train.de"), "--out", str(tmp_path / "x")]) == 2
+    assert main(["align", "--input", str(tmp_path / "train.en"), "--ref",
+                 str(tmp_path / "train.de"), "--output", str(tmp_path / "x")]) == 2
     assert "give a run directory or --eflomal" in capsys.readouterr().err

@@ -4,12 +4,14 @@ import random
 
 import pytest
 
+import attnpred
+
 from attnpred.models.classifier import ClassifierConfig
 from attnpred.supervision.config import SupervisionConfig
-from attnpred.supervision.mlm import MLMConfig, pretrain_mlm
-from attnpred.supervision.self_training import (SelfTrainingConfig, select_pseudo_labels,
+from attnpred.tasks.pretrain import MLMConfig, pretrain_mlm
+from attnpred.tasks.self_training import (SelfTrainingConfig, select_pseudo_labels,
                                                 self_train)
-from attnpred.tasks.classify import ClassifyRunConfig, evaluate_run, train_classifier
+from attnpred.tasks.classify import ClassifyRunConfig, train_classifier
 from attnpred.tasks.classify_data import TextDataConfig
 from attnpred.tasks.classify_predictor import ClassifierPredictor
 from attnpred.training.trainer import TrainerConfig
@@ -69,12 +71,12 @@ def test_supervised_run_reports_rationales_and_predicts_supervised_attention(fil
     assert all(p.attention_source == "supervised" and len(p.word_attention) == 8 for p in preds)
     hits = sum(p.top_words(1)[0][0] in ("great", "awful") for p in preds)
     assert hits >= 4, [p.top_words(2) for p in preds]
-    result = evaluate_run(tmp_path / "run", files["test"])
+    result = attnpred.load(tmp_path / "run").evaluate(files["test"])
     assert result["rationales"]["model"]["auprc"] == pytest.approx(rat["model"]["auprc"])
     plain = [json.loads(x) for x in open(files["test"])]
     no_rat = write(tmp_path / "plain.jsonl", [{"text": r["text"], "label": r["label"]}
                                               for r in plain])
-    assert "rationales" not in evaluate_run(tmp_path / "run", no_rat)
+    assert "rationales" not in attnpred.load(tmp_path / "run").evaluate(no_rat)
 
 
 def test_mlm_initialisation_and_self_training(files, tmp_path):

@@ -45,7 +45,7 @@ def test_train_with_a_rationale_file_then_evaluate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "rationales (12 texts, attention supervised)" in out and "uniform" in out
     assert main(["evaluate", str(tmp_path / "run"), "--input", str(tmp_path / "test.jsonl"),
-                 "--json", str(tmp_path / "eval.json")]) == 0
+                 "--output", str(tmp_path / "eval.json")]) == 0
     assert "auprc" in capsys.readouterr().out
     saved = json.loads((tmp_path / "eval.json").read_text())
     assert 0 <= saved["rationales"]["model"]["auprc"] <= 1
@@ -55,7 +55,7 @@ def test_bad_supervision_flag_is_one_line_error(tmp_path, capsys):
     path = write(tmp_path / "t.jsonl", records(10, 0))
     assert main(["train", "--task", "classify", "--out", str(tmp_path / "r"), "--train", path,
                  "--attn-lambda", "1", "--attn-target", "everything"]) == 2
-    assert "supervision.target" in capsys.readouterr().err
+    assert "--attn-target" in capsys.readouterr().err
 
 
 def test_pretrain_help_and_missing_texts(capsys):

@@ -8,7 +8,7 @@ import torch
 
 from attnpred.errors import AttnpredError
 from attnpred.models.classifier import ClassifierConfig, TransformerClassifier
-from attnpred.supervision.mlm import (MLMConfig, load_pretrained_encoder, mask_tokens,
+from attnpred.tasks.pretrain import (MLMConfig, load_pretrained_encoder, mask_tokens,
                                       pretrain_mlm, pretrained_architecture)
 from attnpred.training.trainer import TrainerConfig
 

@@ -8,7 +8,7 @@ import attnpred
 from attnpred.cli.main import main
 from attnpred.errors import AttnpredError
 from attnpred.models.classifier import ClassifierConfig
-from attnpred.tasks.classify import ClassifyRunConfig, evaluate_run, train_classifier
+from attnpred.tasks.classify import ClassifyRunConfig, train_classifier
 from attnpred.tasks.classify_data import TextDataConfig
 from attnpred.training.trainer import TrainerConfig
 
@@ -33,8 +33,9 @@ def trained(tmp_path_factory):
 def test_learns_beats_majority_and_writes_the_run_directory(trained):
     run, metrics = trained
     for name in ("config.json", "model.safetensors", "tokenizer", "labels.json", "split.json",
-                 "metrics.json", "report.txt", "train_log.jsonl", "checkpoints"):
+                 "metrics.json", "report.txt", "train_log.jsonl", "complete.json"):
         assert (run / name).exists(), name
+    assert not (run / "checkpoints").exists()  # dropped once the run completed
     test = metrics["test"]
     assert test["model"]["accuracy"] >= 0.9 > test["majority"]["accuracy"]
     assert set(test["model"]["per_class"]) == {"negative", "neutral", "positive"}
@@ -82,10 +83,10 @@ def test_cls_attention_source(trained):
 def test_evaluate_on_a_file_and_unknown_label_names_the_line(trained, tmp_path):
     run, _ = trained
     ok = write_csv(tmp_path / "eval.csv", synthetic_rows(12, 9))
-    assert evaluate_run(run, str(ok))["model"]["accuracy"] >= 0.75  # majority: 0.33
+    assert attnpred.load(run).evaluate(str(ok))["model"]["accuracy"] >= 0.75  # majority: 0.33
     bad = write_csv(tmp_path / "bad.csv", synthetic_rows(3, 9) + [("profit rose", "great")])
     with pytest.raises(AttnpredError) as err:
-        evaluate_run(run, str(bad))
+        attnpred.load(run).evaluate(str(bad))
     assert "bad.csv:5" in str(err.value) and "great" in str(err.value)
 
 
@@ -142,7 +143,7 @@ def test_help_everywhere(argv, capsys):
     (["train", "--task", "nope"], "unknown task"),
     (["train", "--task", "classify", "--out", "X", "--train", "t.csv", "--pooling", "max"],
      "pooling"),
-    (["evaluate", "no-such-run"], "not a run directory"),
+    (["evaluate", "no-such-run"], "run directory not found"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, expected, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -153,11 +154,17 @@ def test_user_errors_are_one_line_and_exit_2(argv, expected, capsys, tmp_path, m
 
 
 def test_config_file_with_flag_override(tmp_path, sentiment_csv):
-    from attnpred.cli.classify import build_config, train_parser
+    from attnpred.cli.classify import TRAIN_FLAGS, extra_overrides
+    from attnpred.cli.common import config_from_args
+    from attnpred.cli.main import train_parser
+    from attnpred.tasks.classify import ClassifyRunConfig
+
+    def build_config(args):
+        return config_from_args(ClassifyRunConfig, args, TRAIN_FLAGS, extra_overrides(args))
     conf = tmp_path / "run.json"
     conf.write_text(json.dumps({"model": "scratch", "data": {"train": "ignored.csv"},
                                 "scratch": {"dim": 24, "heads": 2}, "trainer": {"lr": 0.01}}))
-    args = train_parser().parse_args(["--config", str(conf), "--out", "x",
+    args = train_parser("classify").parse_args(["--config", str(conf), "--out", "x",
                                       "--train", str(sentiment_csv), "--epochs", "3"])
     cfg = build_config(args)
     assert (cfg.data.train, cfg.scratch.dim, cfg.trainer.lr, cfg.trainer.epochs) == (

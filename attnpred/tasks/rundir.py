@@ -1,0 +1,138 @@
+"""The run directory, shared by every task family: ownership, completion, safe loading.
+
+A run directory is created by ``prepare_run_dir``, which writes an ownership marker
+(``.attnpred-run``). ``finish_run`` writes ``metrics.json`` and ``report.txt``, drops the resume
+checkpoint (unless asked to keep it) and writes the completion marker ``complete.json`` last,
+so a kill at any point leaves either a resumable run or a complete one. ``--overwrite`` removes
+only the names attnpred writes, and only in a folder that carries the ownership marker.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+
+from attnpred.config import load_config
+from attnpred.errors import AttnpredError
+from attnpred.io import atomic_write_text
+
+T = TypeVar("T")
+
+OWNER = ".attnpred-run"
+COMPLETE = "complete.json"
+# every top-level name that some task family writes into a run directory
+RUN_FILES = frozenset({
+    OWNER, COMPLETE, "config.json", "model.safetensors", "tokenizer", "tokenizer.src.json",
+    "tokenizer.tgt.json", "labels.json", "split.json", "data_stats.json", "metrics.json",
+    "report.txt", "train_log.jsonl", "logs", "checkpoints", "encoder", "scaler.json",
+    "tags.json", "self_training.json", "explain", "export",
+})
+
+
+def is_complete(run_dir: str | Path) -> bool:
+    """True once the run's final file (the completion marker) has been written."""
+    return (Path(run_dir) / COMPLETE).is_file()
+
+
+def _owned(run_dir: Path) -> bool:
+    return (run_dir / OWNER).is_file()
+
+
+def _clear(run_dir: Path) -> None:
+    """Remove what attnpred wrote (and its stale temporary files); keep everything else."""
+    for entry in run_dir.iterdir():
+        stale_tmp = entry.name.startswith(".") and entry.name.endswith(".tmp")
+        if entry.name in RUN_FILES or stale_tmp or entry.name.startswith("round"):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def clean_stale_temporaries(run_dir: Path) -> None:
+    """Delete temporary files that a killed atomic write left behind."""
+    for sub in (run_dir, run_dir / "checkpoints"):
+        if sub.is_dir():
+            for entry in sub.glob(".*.tmp"):
+                entry.unlink(missing_ok=True)
+
+
+def prepare_run_dir(run_dir: str | Path, *, resume: bool = False,
+                    overwrite: bool = False) -> Path:
+    """Make ``run_dir`` ready for training.
+
+    A completed run is refused unless ``overwrite``; an interrupted one needs ``resume`` or
+    ``overwrite``; a non-empty folder that attnpred did not create is never written into.
+
+    Raises:
+        AttnpredError: the folder cannot be used as asked.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise AttnpredError("exists and is not a directory", file=run_dir)
+    busy = run_dir.is_dir() and any(run_dir.iterdir())
+    if busy and not _owned(run_dir):
+        raise AttnpredError("folder is not empty and was not created by attnpred; choose "
+                            "another --out (nothing there was changed)", file=run_dir)
+    if busy and is_complete(run_dir) and not overwrite:
+        raise AttnpredError("run directory holds a completed run; pass --overwrite or choose "
+                            "another --out", file=run_dir)
+    if busy and overwrite:
+        _clear(run_dir)
+    elif busy and not resume:
+        raise AttnpredError("run directory holds an interrupted run; pass --resume to "
+                            "continue it or --overwrite to start again", file=run_dir)
+    if resume and not (run_dir / "checkpoints" / "last.pt").is_file() and busy \
+            and not overwrite:
+        raise AttnpredError("nothing to resume: no checkpoints/last.pt", file=run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(run_dir)
+    if not _owned(run_dir):
+        atomic_write_text(run_dir / OWNER, json.dumps({"created": time.time()}) + "\n")
+    return run_dir
+
+
+def finish_run(run_dir: str | Path, metrics: dict[str, Any], report: str, *,
+               keep_checkpoint: bool = False) -> dict[str, Any]:
+    """Write metrics.json and report.txt, drop the resume checkpoint, then mark complete."""
+    run_dir = Path(run_dir)
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(run_dir / "report.txt", report.rstrip("\n") + "\n")
+    if not keep_checkpoint:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    atomic_write_text(run_dir / COMPLETE, json.dumps({"completed": time.time()}) + "\n")
+    return metrics
+
+
+def require_file(run_dir: str | Path, name: str, what: str) -> Path:
+    """``run_dir/name``, or one clear error saying the run lacks it."""
+    path = Path(run_dir) / name
+    if not path.exists():
+        hint = "" if is_complete(run_dir) else " (training did not finish?)"
+        raise AttnpredError(f"run directory has no {name}: {what} is missing{hint}",
+                            file=run_dir)
+    return path
+
+
+def read_run_config(run_dir: str | Path, cls: type[T]) -> T:
+    """The run's config.json as ``cls``."""
+    return load_config(cls, require_file(run_dir, "config.json", "the run config"))
+
+
+def load_run_weights(model: Any, run_dir: str | Path) -> None:
+    """Load ``run_dir/model.safetensors`` into ``model``; a damaged or mismatched file is one
+    clear error naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+    path = require_file(run_dir, "model.safetensors", "the trained weights")
+    try:
+        missing, unexpected = load_model(model, str(path), strict=False)
+    except (SafetensorError, RuntimeError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise AttnpredError(f"damaged or mismatched weights ({first})", file=path) from None
+    if missing or unexpected:
+        raise AttnpredError(f"weights do not fit the run's model: {len(missing)} missing "
+                            f"(e.g. {sorted(missing)[:2]}), {len(unexpected)} unexpected "
+                            f"(e.g. {sorted(unexpected)[:2]})", file=path)
