@@ -1,0 +1,227 @@
+"""Token tagging (NER, POS): a run config in, a trained run directory out, and its predictor.
+
+Run directory: config.json, model.safetensors, tokenizer/, labels.json (the tag set),
+data_stats.json (sizes, tag counts, the majority-per-word baseline), encoder/ (the pretrained
+encoder's config), metrics.json, report.txt, train_log.jsonl, logs/, checkpoints/last.pt
+(until the run completes) and complete.json.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from attnpred.config import check, save_config
+from attnpred.data.conll import (FORMATS, SCHEMES, CONLLU_COLUMNS, TaggedSentence,
+                                 detect_scheme, read_tagged, transition_allowed,
+                                 validate_scheme)
+from attnpred.data.encoding import TOKENIZER_KINDS, load_tokenizer, train_tokenizer
+from attnpred.data.labels import LabelVocab
+from attnpred.data.tagging import TagTrainBatches, encode_sentences
+from attnpred.errors import AttnpredError
+from attnpred.evaluation.tagging import MajorityTagger, evaluate_with_baselines, format_report
+from attnpred.io import atomic_write_text
+from attnpred.models.hf_classifier import resolve_model_dir
+from attnpred.models.tagger import PretrainedTaggerConfig, ScratchTaggerConfig, build_tagger
+from attnpred.tasks.rundir import finish_run, prepare_run_dir
+from attnpred.training.checkpoint import seed_everything
+from attnpred.training.trainer import Trainer, TrainerConfig
+
+MODELS = ("scratch", "pretrained")
+
+
+@dataclass
+class TagDataConfig:
+    """Tagged files: CoNLL (word<TAB>tag) or CoNLL-U (a file or a .tar.gz of files)."""
+
+    train: str = ""
+    """Training file (required)."""
+    dev: str = ""
+    """Dev file: picks the best epoch (without one, the last epoch's weights are kept)."""
+    test: str = ""
+    """Test file, scored once at the end beside the baselines (optional)."""
+    format: str = "auto"
+    """'auto' (CoNLL-U for .conllu / .tar.gz, else CoNLL), 'conll' or 'conllu'."""
+    column: str = "upos"
+    """CoNLL-U tag column: 'upos' or 'xpos'."""
+    encoding: str = "utf-8"
+    """Text encoding of the files."""
+
+    def __post_init__(self) -> None:
+        check(self.format in FORMATS, "format", f"must be one of {FORMATS}")
+        check(self.column in CONLLU_COLUMNS, "column", f"must be one of {sorted(CONLLU_COLUMNS)}")
+
+
+def _trainer_defaults() -> TrainerConfig:
+    return TrainerConfig(epochs=10, lr=5e-4, metric="score")
+
+
+@dataclass
+class TagRunConfig:
+    """Everything a token-tagging run needs; written to run_dir/config.json."""
+
+    task: str = "tag"
+    """Task name (always 'tag'); lets ``attnpred.load`` find the predictor."""
+    model: str = "scratch"
+    """'scratch' (Transformer trained from zero) or 'pretrained' (a Hugging Face encoder)."""
+    data: TagDataConfig = field(default_factory=TagDataConfig)
+    """Files and their format."""
+    scratch: ScratchTaggerConfig = field(default_factory=ScratchTaggerConfig)
+    """Architecture of the from-scratch encoder (used when model='scratch')."""
+    pretrained: PretrainedTaggerConfig = field(default_factory=PretrainedTaggerConfig)
+    """Pretrained encoder (used when model='pretrained'); model_dir 'minilm' = bundled MiniLM."""
+    crf: bool = False
+    """Put a linear-chain CRF over the word tags (trained by likelihood, decoded by Viterbi)."""
+    scheme: str = "auto"
+    """Tag scheme: 'bio', 'bioes', 'none' (plain tags such as POS: token accuracy only) or
+    'auto' (from the training tags); gold files are checked for illegal transitions."""
+    tokenizer: str = "wordpiece"
+    """Tokenizer trained on the training words for the scratch model: 'wordpiece' or 'bpe'."""
+    vocab_size: int = 8000
+    """Vocabulary size of that tokenizer."""
+    lowercase: bool = False
+    """Lower-case text in the scratch model's tokenizer (keeps case by default: NER needs it)."""
+    batch_size: int = 32
+    """Training batch size (sentences)."""
+    eval_batch_size: int = 64
+    """Batch size for evaluation and prediction."""
+    trainer: TrainerConfig = field(default_factory=_trainer_defaults)
+    """Optimisation, schedule, early stopping, checkpoints; metric 'score' is entity F1 for
+    BIO/BIOES tags and token accuracy otherwise ('accuracy', 'entity_f1' also exist)."""
+
+    def __post_init__(self) -> None:
+        check(self.task == "tag", "task", "must be 'tag'")
+        check(self.model in MODELS, "model", f"must be one of {MODELS}")
+        check(self.scheme in SCHEMES, "scheme", f"must be one of {SCHEMES}")
+        check(self.tokenizer in TOKENIZER_KINDS, "tokenizer", f"must be one of {TOKENIZER_KINDS}")
+        check(self.vocab_size >= 100, "vocab_size", "must be >= 100")
+        check(self.batch_size >= 1, "batch_size", "must be >= 1")
+        check(self.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
+
+    @property
+    def max_len(self) -> int:
+        return self.scratch.max_len if self.model == "scratch" else self.pretrained.max_len
+
+
+def build_model(cfg: TagRunConfig, num_tags: int, run_dir: Path | None = None) -> nn.Module:
+    """The tagger named by ``cfg.model``; from ``run_dir/encoder`` when reloading a run."""
+    encoder_config = None
+    if cfg.model == "pretrained" and run_dir is not None:
+        from transformers import AutoConfig
+        encoder_config = AutoConfig.from_pretrained(str(run_dir / "encoder"),
+                                                    local_files_only=True)
+    sub = cfg.scratch if cfg.model == "scratch" else cfg.pretrained
+    return build_tagger(cfg.model, sub, num_tags, cfg.crf, encoder_config)
+
+
+def read_gold(cfg: TagRunConfig, path: str, scheme: str | None = None) -> list[TaggedSentence]:
+    """A tagged file, checked against the tag scheme (illegal transitions are warnings)."""
+    sentences = read_tagged(path, cfg.data.format, cfg.data.column, cfg.data.encoding)
+    if not sentences:
+        raise AttnpredError("no tagged sentences found", file=path)
+    validate_scheme(sentences, scheme or cfg.scheme)
+    return sentences
+
+
+def _splits(cfg: TagRunConfig) -> dict[str, list[TaggedSentence]]:
+    if not cfg.data.train:
+        raise AttnpredError("a training file is required", field="data.train")
+    train = read_gold(cfg, cfg.data.train)
+    if cfg.scheme == "auto":
+        cfg.scheme = detect_scheme(t for s in train for t in s.tags)
+    return {"train": train,
+            "dev": read_gold(cfg, cfg.data.dev) if cfg.data.dev else [],
+            "test": read_gold(cfg, cfg.data.test) if cfg.data.test else []}
+
+
+def _tokenizer(cfg: TagRunConfig, train: list[TaggedSentence], run_dir: Path):
+    tok_dir = run_dir / "tokenizer"
+    if tok_dir.exists():
+        return load_tokenizer(tok_dir)
+    if cfg.model == "scratch":
+        tok = train_tokenizer((" ".join(s.words) for s in train), cfg.tokenizer,
+                              cfg.vocab_size, lowercase=cfg.lowercase)
+    else:
+        tok = load_tokenizer(resolve_model_dir(cfg.pretrained.model_dir))
+    tok.save_pretrained(str(tok_dir))
+    return tok
+
+
+def _write_stats(splits: dict[str, list[TaggedSentence]], run_dir: Path,
+                 majority: MajorityTagger) -> None:
+    stats = {"sizes": {k: len(v) for k, v in splits.items()},
+             "words": {k: sum(len(s.words) for s in v) for k, v in splits.items()},
+             "tag_counts": Counter(t for s in splits["train"] for t in s.tags),
+             "majority": majority.to_json()}
+    atomic_write_text(run_dir / "data_stats.json", json.dumps(stats, ensure_ascii=False) + "\n")
+
+
+def forbid_illegal(model: nn.Module, labels: LabelVocab, scheme: str) -> None:
+    """Constrain the CRF's transitions to those the tag scheme allows."""
+    import torch
+    tags = labels.labels
+    start = torch.tensor([not transition_allowed(None, t, scheme) for t in tags])
+    end = torch.tensor([not transition_allowed(t, None, scheme) for t in tags])
+    pairs = torch.tensor([[not transition_allowed(a, b, scheme) for b in tags] for a in tags])
+    model.crf.forbid(start, pairs, end)
+
+
+def train_tagger(cfg: TagRunConfig, run_dir: str | Path, *, resume: bool = False,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Train a tagger, keep the best dev weights, score dev and test beside the baselines.
+
+    Returns:
+        The metrics written to run_dir/metrics.json.
+    Raises:
+        AttnpredError: a missing or malformed file, or a run directory that cannot be used.
+    """
+    splits = _splits(cfg)  # read (and fail) before touching the run directory
+    run_dir = prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    train = splits["train"]
+    labels = LabelVocab.build(t for s in train for t in s.tags)
+    labels.save(run_dir / "labels.json")
+    majority = MajorityTagger.fit([s.words for s in train], [s.tags for s in train])
+    _write_stats(splits, run_dir, majority)
+    tokenizer = _tokenizer(cfg, train, run_dir)
+    cfg.scratch.vocab_size, cfg.scratch.pad_id = len(tokenizer), tokenizer.pad_token_id
+    save_config(cfg, run_dir / "config.json")
+    tag_ids = [[labels.encode(t, file=s.source, line=ln) for t, ln in zip(s.tags, s.lines)]
+               for s in train]
+    encoded = encode_sentences(tokenizer, [s.words for s in train], cfg.max_len, tag_ids)
+    seed_everything(cfg.trainer.seed)
+    model = build_model(cfg, len(labels))
+    if cfg.model == "pretrained":
+        model.encoder.encoder.config.save_pretrained(str(run_dir / "encoder"))
+    if model.crf is not None:
+        forbid_illegal(model, labels, cfg.scheme)
+    predictor = TagPredictor(model, tokenizer, labels, cfg, majority)
+    evaluate = None
+    if splits["dev"]:
+        dev, gold = predictor.prepare(splits["dev"]), [s.tags for s in splits["dev"]]
+        evaluate = lambda m: predictor.dev_metrics(dev, gold)  # noqa: E731  (m: predictor.model)
+    trainer = Trainer(model, cfg.trainer, run_dir, evaluate)
+    trainer.fit(TagTrainBatches(encoded, cfg.batch_size, cfg.trainer.seed,
+                                tokenizer.pad_token_id), resume=resume)
+    predictor.model.eval()
+    metrics: dict[str, Any] = {"scheme": cfg.scheme, "tags": labels.labels}
+    report = []
+    for split in ("dev", "test"):
+        if splits[split]:
+            metrics[split] = predictor.score(splits[split])
+            report.append(f"== {split} ==\n" + format_report(metrics[split]))
+    if not report:
+        report.append("no dev or test file: nothing was scored")
+    return finish_run(run_dir, metrics, "\n\n".join(report),
+                      keep_checkpoint=cfg.trainer.keep_checkpoint)
+
+
+def evaluate_run(run_dir: str | Path, path: str, **options: Any) -> dict[str, Any]:
+    """Score a trained run on a tagged file beside the baselines (options: format, column)."""
+    return TagPredictor.load(run_dir).evaluate(path, **options)
+
+
+from attnpred.tasks.tag_predictor import TagPredictor, TagResult  # noqa: E402,F401  (cycle)
