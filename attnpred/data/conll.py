@@ -263,26 +263,26 @@ def transition_allowed(prev: str | None, cur: str | None, scheme: str) -> bool:
 
 
 def illegal_transitions(tags: list[str], scheme: str) -> list[tuple[int, str]]:
-    """(position, reason) for each tag that breaks ``scheme`` ('bio' or 'bioes')."""
+    """(position, reason) for each tag that breaks ``scheme`` ('bio' or 'bioes'): a tag
+    outside the scheme, or a transition ``transition_allowed`` refuses (blamed on the later
+    tag; on the last one for a sentence that may not end there)."""
     allowed = set("BI") if scheme == "bio" else set("BIES")
-    problems = []
-    prev_p, prev_k = "O", ""
-    for i, tag in enumerate(tags + ["O"]):
+    problems, clean = [], []
+    for i, tag in enumerate(tags):
         p, k = _split(tag)
-        end = i == len(tags)
-        if not end and p != "O" and (p not in allowed or not k):
+        if p != "O" and (p not in allowed or not k):
             problems.append((i, f"tag {tag!r} is not {scheme.upper()} (expected O or "
                                 f"{'/'.join(sorted(allowed))}-TYPE)"))
-            p, k = "O", ""
-        if p in ("I", "E") and not (prev_p in ("B", "I") and prev_k == k):
-            before = "the sentence start" if i == 0 else repr(tags[i - 1])
-            problems.append((i, f"{tag!r} cannot follow {before}"))
-        if scheme == "bioes" and prev_p in ("B", "I") and not (p in ("I", "E") and k == prev_k):
-            what = "the sentence end" if end else repr(tag)
-            problems.append((max(i - 1, 0), f"{tags[i - 1]!r} must be followed by I-{prev_k} "
-                                            f"or E-{prev_k}, not {what}"))
-        prev_p, prev_k = p, k
-    return problems
+            tag = "O"
+        clean.append(tag)
+    for i in range(len(clean) + 1):
+        prev = clean[i - 1] if i else None
+        cur = clean[i] if i < len(clean) else None
+        if not transition_allowed(prev, cur, scheme):
+            what = "the sentence end" if cur is None else repr(cur)
+            before = "the sentence start" if prev is None else repr(prev)
+            problems.append((i if cur is not None else i - 1, f"{what} cannot follow {before}"))
+    return sorted(problems, key=lambda pr: pr[0])
 
 
 def validate_scheme(sentences: Iterable[TaggedSentence], scheme: str = "auto",

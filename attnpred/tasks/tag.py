@@ -23,7 +23,7 @@ from attnpred.data.encoding import TOKENIZER_KINDS, load_tokenizer, train_tokeni
 from attnpred.data.labels import LabelVocab
 from attnpred.data.tagging import TagTrainBatches, encode_sentences
 from attnpred.errors import AttnpredError
-from attnpred.evaluation.tagging import MajorityTagger, evaluate_with_baselines, format_report
+from attnpred.evaluation.tagging import MajorityTagger, format_report
 from attnpred.io import atomic_write_text
 from attnpred.models.hf_classifier import resolve_model_dir
 from attnpred.models.tagger import PretrainedTaggerConfig, ScratchTaggerConfig, build_tagger
@@ -90,8 +90,9 @@ class TagRunConfig:
     eval_batch_size: int = 64
     """Batch size for evaluation and prediction."""
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
-    """Optimisation, schedule, early stopping, checkpoints; metric 'score' is entity F1 for
-    BIO/BIOES tags and token accuracy otherwise ('accuracy', 'entity_f1' also exist)."""
+    """Optimisation, schedule, early stopping, checkpoints. The default lr (5e-4) suits the
+    scratch model; fine-tune a pretrained encoder with about 1e-4. Metric 'score' is entity F1
+    for BIO/BIOES tags and token accuracy otherwise ('accuracy', 'entity_f1' also exist)."""
 
     def __post_init__(self) -> None:
         check(self.task == "tag", "task", "must be 'tag'")

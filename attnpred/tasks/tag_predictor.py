@@ -112,12 +112,13 @@ class TagPredictor:
     def _run(self, prepared, return_attention: bool, batch_size: int | None):
         """(tag ids, word attention or None) per input, in input order."""
         self.model.eval()
+        device = next(self.model.parameters()).device  # the trainer may have moved it
         encoded = [e for _, e in prepared]
         ids: list[list[int]] = [[] for _ in encoded]
         att: list[Any] = [None] * len(encoded)
         for batch in eval_batches(encoded, batch_size or self.config.eval_batch_size,
                                   self.tokenizer.pad_token_id):
-            batch = move(batch, self.device)
+            batch = move(batch, device)
             out = self.model(batch["input_ids"], batch["attention_mask"], batch["word_index"],
                              batch["word_mask"], batch["token_words"],
                              need_weights=return_attention)

@@ -46,6 +46,8 @@ def test_minilm_tagger_reloads_with_attention(tmp_path):
     t = batch["input_ids"].shape[1]
     assert len(out.attentions) == 6 and out.attentions[0].shape == (1, 12, t, t)
     assert torch.allclose(out.word_attention[0].sum(-1), torch.ones(5), atol=1e-5)
+    sdpa = pred.model(**batch)  # SDPA without weights, eager with them: the same logits
+    assert sdpa.attentions == () and torch.allclose(sdpa.logits, out.logits, atol=1e-4)
 
 
 def test_train_flags_name_documented_config_fields():

@@ -86,7 +86,8 @@ def test_valid_files_raise_no_warning(tmp_path):
 
 def test_bioes_rules():
     assert illegal_transitions(["B-x", "E-x", "S-y", "O"], "bioes") == []
-    assert [p for p, _ in illegal_transitions(["B-x", "O"], "bioes")] == [0]
+    assert illegal_transitions(["B-x", "O"], "bioes") == [(1, "'O' cannot follow 'B-x'")]
+    assert [p for p, _ in illegal_transitions(["B-x", "X-y"], "bioes")] == [1, 1]
     assert [p for p, _ in illegal_transitions(["O", "E-x"], "bioes")] == [1]
     assert [p for p, _ in illegal_transitions(["B-x"], "bioes")] == [0]
     assert detect_scheme(["O", "S-x"]) == "bioes" and detect_scheme(["NOUN"]) == "none"

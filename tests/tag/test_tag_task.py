@@ -73,11 +73,13 @@ def test_model_output_carries_per_layer_attention(trained):
     enc = encode_sentences(pred.tokenizer, [s.split() for s in SENTENCES[:2]], 32)
     batch = collate(enc, pred.tokenizer.pad_token_id)
     out = pred.model(**batch, need_weights=True)
-    b, t = batch["input_ids"].shape
+    t = batch["input_ids"].shape[1]
     assert out.logits.shape == (2, batch["word_index"].shape[1], len(pred.labels))
     assert len(out.attentions) == 1 and out.attentions[0].shape == (2, 2, t, t)
     assert out.word_attention.shape == (2, 6, 6)
-    assert pred.model(**batch).attentions == ()
+    fused = pred.model(**batch)  # the fused path: no weights, the same logits
+    assert fused.attentions == () and fused.word_attention is None
+    assert torch.allclose(fused.logits, out.logits, atol=1e-5)
 
 
 def test_words_past_max_len_get_the_baseline_tag(trained):
