@@ -4,7 +4,7 @@ Routes (``/v1/*`` need an API key when keys are configured):
 
 * ``POST /v1/predict`` {"inputs": [...], "return_attention": false, "model": name} or
   {"csv": "<file content>", ...} -> {"model", "task", "results": [Result.to_dict(), ...]}
-* ``POST /v1/explain`` the explain module's JSON (501 until it exists)
+* ``POST /v1/explain`` the explain module's JSON, or its HTML report with "format": "html"
 * ``GET /healthz`` alive; ``GET /readyz`` 200 once every model answered its warm-up, 503
   before and while draining; ``GET /metrics`` Prometheus text; ``GET /openapi.json``
 * ``GET /`` a self-contained page (no CDN, strict CSP) showing attention over the words
@@ -19,11 +19,12 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
+                               Response)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,12 @@ class PredictRequest(BaseModel):
     model: str | None = Field(None, description="Which served run (needed when several are).")
 
 
+class ExplainRequest(PredictRequest):
+    """Inputs to explain, answered as the explain module's JSON or its offline HTML report."""
+
+    format: Literal["json", "html"] = Field("json", description="'json' or 'html'.")
+
+
 @dataclass
 class Slot:
     """One served model: its run, predictor, batcher and load state."""
@@ -78,7 +85,7 @@ def build_app(cfg: ServeConfig, loader: Loader | None = None) -> FastAPI:
     if not keys.enabled and not cfg.allow_anonymous:
         raise AttnpredError(f"no API key configured: give --api-keys-file or set "
                             f"{cfg.api_keys_env}, or pass --allow-anonymous", field="api_keys")
-    loader = loader or (lambda run: load_predictor(run, cfg.backend, cfg.device))
+    loader = loader or (lambda run: load_predictor(run, cfg))
     metrics = ServerMetrics()
     slots = {name: Slot(name, run, task_of(run)) for name, run in runs.items()}
     state = {"draining": False}
@@ -117,21 +124,34 @@ def build_app(cfg: ServeConfig, loader: Loader | None = None) -> FastAPI:
         return {"model": slot.name, "task": slot.task,
                 "results": await _submit(slot, inputs, (body.return_attention,), cfg, metrics)}
 
-    @app.post("/v1/explain")
-    async def explain(body: PredictRequest, authorization: str | None = Header(None),
-                      x_api_key: str | None = Header(None)) -> dict:
-        """The explain module's JSON for each input (501 until attnpred.explain offers it)."""
+    @app.post("/v1/explain", response_model=None)
+    async def explain(body: ExplainRequest, authorization: str | None = Header(None),
+                      x_api_key: str | None = Header(None)) -> dict | HTMLResponse:
+        """Explanations of each input from ``attnpred.explain`` (every layer and head at word
+        level, derived maps) as JSON, or as its self-contained HTML report."""
         authorise(authorization, x_api_key)
         slot = _pick(slots, body.model)
-        function = _explain_function()
-        if function is None:
-            raise HTTPException(501, "explanations are not available in this version")
+        if slot.predictor is None:
+            raise HTTPException(503, f"model {slot.name!r} is not ready",
+                                headers={"Retry-After": str(cfg.retry_after_s)})
         inputs = await _inputs(body, slot, cfg)
         try:
-            return {"model": slot.name, "task": slot.task,
-                    "explanations": await run_in_threadpool(function, slot.predictor, inputs)}
+            from attnpred.explain import explain as run_explain
+        except ImportError:
+            raise HTTPException(501, "explanations are not available in this version") from None
+        try:  # not batched: an explanation is a heavier, rarer request
+            found = await asyncio.wait_for(run_in_threadpool(run_explain, slot.predictor,
+                                                             inputs), cfg.request_timeout_s)
         except AttnpredError as exc:
             raise HTTPException(422, str(exc)) from None
+        except asyncio.TimeoutError:
+            raise HTTPException(504, f"no answer within request_timeout_s="
+                                     f"{cfg.request_timeout_s}") from None
+        if body.format == "html":
+            from attnpred.explain.html import render
+            return HTMLResponse(render(found, title=f"attnpred explain: {slot.name}"))
+        return {"model": slot.name, "task": slot.task,
+                "explanations": [e.to_dict() for e in found]}
 
     @app.get("/v1/models")
     async def models(authorization: str | None = Header(None),
@@ -254,15 +274,6 @@ async def _submit(slot: Slot, inputs: list[Any], options: tuple, cfg: ServeConfi
         raise HTTPException(422, str(exc)) from None
     finally:
         metrics.in_flight.dec()
-
-
-def _explain_function() -> Callable[[Any, list[Any]], Any] | None:
-    """``attnpred.explain.explain_json(predictor, inputs)`` once the explain module has it."""
-    try:
-        import attnpred.explain as explain
-    except ImportError:
-        return None
-    return getattr(explain, "explain_json", None)
 
 
 def _page_headers() -> dict[str, str]:

@@ -20,6 +20,8 @@ class ServeConfig:
     """TCP port (0 picks a free one)."""
     backend: str = "torch"
     """'torch' (the run's PyTorch model) or 'onnx' (RUN/onnx/model.onnx from attnpred export)."""
+    onnx_file: str = "model.onnx"
+    """The file under RUN/onnx the onnx backend serves ('model.int8.onnx': the quantized one)."""
     device: str = "cpu"
     """Torch device for the torch backend."""
     threads: int = 1

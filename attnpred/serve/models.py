@@ -66,13 +66,14 @@ def predict_function(predictor: Any) -> Callable[[Sequence[Any], tuple], list[di
     return predict
 
 
-def load_predictor(run_dir: Path, backend: str, device: str) -> Any:
-    """The run's predictor on the torch backend, or its exported ONNX model."""
-    if backend == "onnx":
+def load_predictor(run_dir: Path, cfg: Any) -> Any:
+    """The run's predictor on the torch backend, or its exported ONNX model (``cfg``: a
+    ServeConfig)."""
+    if cfg.backend == "onnx":
         from attnpred.export.onnx_predictor import OnnxPredictor
-        return OnnxPredictor.load(run_dir)
+        return OnnxPredictor.load(run_dir, cfg.onnx_file, threads=cfg.threads)
     import attnpred
-    return attnpred.load(run_dir, device=device)
+    return attnpred.load(run_dir, device=cfg.device)
 
 
 def warm_up(predictor: Any, default_inputs: Sequence[Any]) -> float:
