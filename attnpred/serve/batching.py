@@ -7,6 +7,7 @@ never works for nobody; a full queue is refused at once (``QueueFull``) rather t
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Callable, Hashable, Sequence
 PredictFn = Callable[[Sequence[Any], tuple], list[dict[str, Any]]]
 
 QueueFull = queue.Full
+log = logging.getLogger("attnpred.serve")
 
 
 @dataclass
@@ -135,7 +137,7 @@ class MicroBatcher:
             try:
                 self.on_batch(len(inputs), seconds, inputs, results)
             except Exception:  # noqa: BLE001 - metrics/monitoring must never fail a request
-                pass
+                log.exception("batch observer failed")
         i = 0
         for job in group:
             job.future.set_result(results[i: i + len(job.inputs)])

@@ -205,3 +205,14 @@ def test_client_helpers_see_a_closed_port_after_stop(run_dir):
         url = srv.url
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/healthz", timeout=2)
+
+
+def test_readyz_turns_503_while_draining(server):
+    state = server.app.state.serve_state
+    state["draining"] = True
+    try:
+        res = server.anonymous.get("/readyz")
+        assert res.status_code == 503 and res.json()["status"] == "draining"
+    finally:
+        state["draining"] = False
+    assert server.anonymous.get("/readyz").status_code == 200
