@@ -28,7 +28,7 @@ class ServeConfig:
     """Intra-op threads for each model's forward (torch or ONNX Runtime)."""
     max_batch: int = 32
     """Most inputs one forward takes; requests are merged up to this many inputs."""
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 2.0
     """How long the batcher waits for more requests after the first one (0: never waits)."""
     queue_size: int = 256
     """Requests that may wait per model; beyond it the server answers 429 at once."""
