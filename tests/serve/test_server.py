@@ -216,3 +216,17 @@ def test_readyz_turns_503_while_draining(server):
     finally:
         state["draining"] = False
     assert server.anonymous.get("/readyz").status_code == 200
+
+
+def test_csv_upload_is_read_with_the_runs_read_inputs(server, run_dir):
+    predictor = attnpred.load(run_dir)
+    res = server.client.post("/v1/predict", json={
+        "csv": "text\n" + "\n".join(TEXTS[:2]) + "\n", "model": "news"})
+    if not hasattr(predictor, "read_inputs"):  # before the predictor contract landed
+        assert res.status_code == 422
+        return
+    assert res.status_code == 200
+    assert [r["text"] for r in res.json()["results"]] == TEXTS[:2]
+    both = server.client.post("/v1/predict", json={"csv": "text\nx\n", "inputs": ["x"],
+                                                   "model": "news"})
+    assert both.status_code == 422 and "exactly one" in both.json()["detail"]
