@@ -37,17 +37,22 @@ def words_keys(att: Any, word_ids: Sequence[int | None], n_words: int) -> np.nda
     return a[..., : len(word_ids)] @ word_pooling(word_ids, n_words)
 
 
-def words_matrix(att: Any, word_ids: Sequence[int | None], n_words: int) -> np.ndarray:
-    """(..., T, T) token map -> (..., W, W) word map.
+def words_matrix(att: Any, word_ids: Sequence[int | None], n_words: int,
+                 query_word_ids: Sequence[int | None] | None = None,
+                 n_query_words: int | None = None) -> np.ndarray:
+    """(..., Tq, Tk) token map -> (..., Wq, Wk) word map.
 
     Keys are summed over a word's pieces (the attention a word receives), queries averaged
     (a word attends as its pieces do on average), so word rows still sum to at most 1.
+    Self-attention uses one word list; cross-attention gives the queries' (target's) own.
     """
-    a = as_array(att)[..., : len(word_ids), : len(word_ids)]
-    pool = word_pooling(word_ids, n_words)  # (T, W)
-    counts = pool.sum(0)
-    mean_q = (pool / np.maximum(counts, 1.0)).T  # (W, T)
-    return mean_q @ a @ pool
+    q_ids = word_ids if query_word_ids is None else query_word_ids
+    n_q = n_words if n_query_words is None else n_query_words
+    a = as_array(att)[..., : len(q_ids), : len(word_ids)]
+    keys = word_pooling(word_ids, n_words)  # (Tk, Wk)
+    queries = word_pooling(q_ids, n_q)  # (Tq, Wq)
+    mean_q = (queries / np.maximum(queries.sum(0), 1.0)).T  # (Wq, Tq)
+    return mean_q @ a @ keys
 
 
 def normalise(v: np.ndarray, axis: int = -1) -> np.ndarray:

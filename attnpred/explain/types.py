@@ -19,7 +19,7 @@ supervised            (W,)         the attention trained on rationales
 cross                 (L, H, V, W) seq2seq: target words x source words per decoder layer
 encoder / decoder     (L, H, *, *) seq2seq: self-attention, words x words
 history               (C, P)       forecast: attention over the history per target channel
-layers                (L, H, N, N) forecast: patch-to-patch attention per layer
+layers                (L, C, H, N, N) forecast: patch-to-patch attention, per channel
 ====================  ===========  ==========================================================
 
 Every word-level vector sums to 1 over the words (special tokens removed, rescaled).
@@ -167,7 +167,7 @@ class ForecastExplanation:
         columns: the target channels; dates / history_dates: ISO timestamps.
         values: (H, C) forecast; history: (P, C); truth: (H, C) with NaN where unknown.
         maps: 'history' (C, P) attention received by each history step, 'layers'
-            (L, H, N, N) patch-to-patch attention per layer (channel 0's).
+            (L, C, H, N, N) patch-to-patch attention per layer, channel and head.
     """
 
     columns: list[str]

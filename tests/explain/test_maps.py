@@ -81,3 +81,10 @@ def test_readout_of_the_top_equals_the_full_product():
     maps = rng.random((3, 6, 6))
     np.testing.assert_allclose(relevance_readout(maps, q), readout(relevance(maps), q),
                                rtol=1e-5)
+
+
+def test_cross_attention_words_use_the_target_words_for_queries():
+    # target tokens: [t0a, t0b, </s>] -> words [0, 0, None]; source as WORD_IDS
+    cross = A[1:4]  # (3, 5)
+    w = words_matrix(cross, WORD_IDS, 2, [0, 0, None], 1)
+    np.testing.assert_allclose(w, [[(0.5 + 0.6) / 2, (0.4 + 0.2) / 2]], atol=1e-6)

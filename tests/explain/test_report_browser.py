@@ -147,3 +147,46 @@ def test_two_thousand_tokens_render_in_under_two_seconds(page, long_model, tmp_p
     switch = time.perf_counter() - start
     assert seconds < 2.0 and switch < 2.0, (seconds, switch)
     assert page.errors == []
+
+
+def test_seq2seq_view_draws_the_matrix_links_and_gold(page, seq2seq, tmp_path):
+    ex = explain(seq2seq, ["a dog runs", {"src": "the cat runs", "tgt": "die Katze rennt",
+                                          "alignment": "0-0 1-1 2-1"}])
+    path = write_report(ex, tmp_path / "s2s.html", method="cross")
+    open_report(page, path)
+    forced = page.locator(".card").nth(1)
+    v, w = len(ex[1].tgt_words), len(ex[1].src_words)
+    assert forced.locator("svg.matrix rect[data-w]").count() == v * w
+    assert forced.locator("circle.link").count() == len(ex[1].links)
+    assert forced.locator("rect.gold-link").count() == 3
+    assert "die Katze rennt" in forced.text_content()
+    cells = lambda: forced.locator("svg.matrix rect[data-w]").evaluate_all(  # noqa: E731
+        "els => els.map(e => e.getAttribute('data-w'))")
+    before = cells()
+    page.select_option("#layer", "2")
+    assert cells() != before
+    assert page.errors == []
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "seq2seq.png"), full_page=True)
+
+
+def test_forecast_view_draws_history_forecast_truth_and_attention(page, forecaster, tmp_path):
+    predictor, csv = forecaster
+    ex = explain(predictor, [{"series": str(csv), "end": 200}])
+    path = write_report(ex, tmp_path / "fc.html")
+    open_report(page, path)
+    card = page.locator(".card").first
+    for cls in ("history", "prediction", "truth"):
+        assert card.locator(f"path.{cls}").count() == 1
+    bars = lambda: card.locator("rect.att").evaluate_all(  # noqa: E731
+        "els => els.map(e => e.getAttribute('data-w'))")
+    first = bars()
+    assert len(first) == 48
+    assert [float(x) for x in first] == pytest.approx(ex[0].maps["history"][0], abs=2e-3 *
+                                                      float(ex[0].maps["history"].max()) + 1e-5)
+    page.select_option("#channel", "OT")
+    card = page.locator(".card").first
+    assert bars() != first and "OT" in card.text_content()
+    assert page.errors == []
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "forecast.png"), full_page=True)

@@ -214,7 +214,7 @@
     var hist = ex.history.map(function (r) { return r[c]; });
     var fc = ex.values.map(function (r) { return r[c]; });
     var truth = ex.truth ? ex.truth.map(function (r) { return r[c]; }) : [];
-    var att = slice(ex, "history", []).v.subarray(c * hist.length, (c + 1) * hist.length);
+    var att = ex.maps.history ? slice(ex, "history", []).v.subarray(c * hist.length, (c + 1) * hist.length) : new Float32Array(0);
     var n = hist.length + fc.length, W = 760, H = 260, L = 50, R = 10, top = 10, mid = 180;
     var all = hist.concat(fc).concat(truth.filter(function (x) { return x !== null; }));
     var lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
