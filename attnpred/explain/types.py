@@ -26,6 +26,7 @@ Every word-level vector sums to 1 over the words (special tokens removed, rescal
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +38,14 @@ SCHEMA_VERSION = 1
 
 
 def _plain(x: Any) -> Any:
+    """Lists, dicts and numbers for JSON; NaN becomes None (null)."""
     if isinstance(x, np.ndarray):
-        return np.round(x.astype(np.float64), 6).tolist()
+        a = np.round(x.astype(np.float64), 6)
+        if np.isnan(a).any():
+            return np.where(np.isnan(a), None, a).tolist()
+        return a.tolist()
+    if isinstance(x, float) and math.isnan(x):
+        return None
     if isinstance(x, dict):
         return {k: _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -188,12 +195,11 @@ class ForecastExplanation:
         return float(np.nanmean(np.abs(self.values - self.truth)))
 
     def to_dict(self) -> dict[str, Any]:
-        truth = None if self.truth is None else np.where(np.isnan(self.truth), None,
-                                                         self.truth).tolist()
         return _plain({
             "family": self.family, "name": self.name, "columns": self.columns,
             "dates": self.dates, "values": self.values, "history_dates": self.history_dates,
-            "history": self.history, "truth": truth, "maps": self.maps})
+            "history": self.history, "truth": self.truth, "maps": self.maps,
+            "error": self.error})
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {f"maps/{k}": v for k, v in self.maps.items()}
