@@ -91,11 +91,16 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     """Coerce JSON values to the annotated scalar type (tuples from lists, ints to floats)."""
     if dataclasses.is_dataclass(hint) and isinstance(value, dict):
         return config_from_dict(hint, value, source, prefix=key + ".")
+    if dataclasses.is_dataclass(hint) and not dataclasses.is_dataclass(value):
+        raise ConfigError(f"expected a section (JSON object), got {value!r}", file=source,
+                          field=key)
     origin = typing.get_origin(hint)
     if (hint is tuple or origin is tuple) and isinstance(value, list):
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is int and isinstance(value, bool):
+        raise ConfigError(f"expected int, got {value!r}", file=source, field=key)
     if hint in (int, float, str, bool) and value is not None and not isinstance(value, hint):
         raise ConfigError(f"expected {hint.__name__}, got {value!r}", file=source, field=key)
     return value

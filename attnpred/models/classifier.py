@@ -44,6 +44,8 @@ class ClassifierConfig:
     """Padding token id."""
 
     def __post_init__(self) -> None:
+        for name in ("dim", "heads", "layers", "ff_dim", "max_len", "vocab_size"):
+            check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
         check(self.pooling in POOLINGS, "pooling", f"must be one of {POOLINGS}")
         check(self.positional in POSITIONAL, "positional", f"must be one of {list(POSITIONAL)}")

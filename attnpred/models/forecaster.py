@@ -109,6 +109,8 @@ class ForecasterConfig(ForecastShape):
               f"must be one of {SKIP_ANCHORS}")
         check(self.ridge >= 0 and all(r >= 0 for r in self.ridge_grid), "ridge",
               "must be >= 0")
+        for name in ("d_model", "heads", "ff_dim"):
+            check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.d_model % self.heads == 0, "heads", "must divide d_model")
         check(self.layers >= 1 and self.channel_layers >= 0, "layers", "must be >= 1")
         check(all(0 <= p < 1 for p in (self.dropout, self.attn_dropout, self.head_dropout)),

@@ -36,6 +36,7 @@ class HFClassifierConfig:
     def __post_init__(self) -> None:
         check(bool(self.model_dir), "model_dir", "a pretrained model directory is required")
         check(self.pooling in POOLINGS, "pooling", f"must be one of {POOLINGS}")
+        check(self.max_len >= 1, "max_len", "must be >= 1")
         check(self.num_labels >= 2, "num_labels", "needs at least 2 classes")
 
 

@@ -99,6 +99,8 @@ class TransformerSeq2SeqConfig:
 
     def __post_init__(self) -> None:
         check(self.src_vocab > 4 and self.tgt_vocab > 4, "src_vocab", "vocabularies must be > 4")
+        for name in ("dim", "heads", "ff_dim", "max_len"):
+            check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
         check(self.encoder_layers >= 1 and self.decoder_layers >= 1, "decoder_layers",
               "need at least one encoder and one decoder layer")

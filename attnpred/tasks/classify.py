@@ -6,6 +6,7 @@ checkpoints/last.pt, and encoder/ (the pretrained encoder's config) for the adap
 """
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from pathlib import Path
@@ -55,9 +56,9 @@ def train_classifier(cfg: ClassifyRunConfig, run_dir: str | Path, *, resume: boo
     Returns:
         The metrics written to run_dir/metrics.json.
     """
-    run_dir = Path(run_dir)
+    run_dir, cfg = Path(run_dir), copy.deepcopy(cfg)  # the caller's config stays as given
     splits, split = load_splits(cfg.data, run_dir / "split.json" if resume else None)
-    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)  # once the data are read
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite, config=cfg)
     if cfg.init_from and cfg.model == "scratch":
         from attnpred.tasks.pretrain import pretrained_architecture
         cfg.scratch = pretrained_architecture(cfg.scratch, cfg.init_from)

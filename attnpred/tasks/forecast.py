@@ -153,8 +153,8 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool 
     """
     run_dir = Path(run_dir)
     prep = prepare(cfg.data)
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite, config=cfg)
     cfg = with_shapes(cfg, prep.series.columns)
-    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     save_config(cfg, run_dir / "config.json")
     atomic_write_text(run_dir / "scaler.json", json.dumps(prep.scaler.to_dict()) + "\n")
     seed_everything(cfg.trainer.seed)

@@ -59,12 +59,48 @@ def clean_stale_temporaries(run_dir: Path) -> None:
                 entry.unlink(missing_ok=True)
 
 
-def prepare_run_dir(run_dir: str | Path, *, resume: bool = False,
-                    overwrite: bool = False) -> Path:
+# fields a resumed run may change: they do not change what is trained
+RESUME_MAY_CHANGE = ("trainer.progress", "trainer.tensorboard", "trainer.device",
+                     "trainer.keep_checkpoint")
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix[:-1]: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out |= _flat(value, f"{prefix}{key}.")
+    return out
+
+
+def _check_same_config(run_dir: Path, config: Any) -> None:
+    """Refuse to resume with a config that differs from the one the run started with."""
+    from attnpred.config import config_to_dict
+    try:
+        before = json.loads((run_dir / OWNER).read_text(encoding="utf-8")).get("config")
+    except (OSError, json.JSONDecodeError):
+        before = None
+    if before is None:
+        return
+    old, new = _flat(before), _flat(json.loads(json.dumps(config_to_dict(config))))
+    changed = sorted(k for k in old.keys() | new.keys()
+                     if old.get(k) != new.get(k) and k not in RESUME_MAY_CHANGE)
+    if changed:
+        key = changed[0]
+        raise AttnpredError(f"--resume with a changed config: {key} was {old.get(key)!r}, now "
+                            f"{new.get(key)!r} ({len(changed)} field(s) differ); resume with the "
+                            "run's own settings or start again with --overwrite",
+                            file=run_dir, field=key)
+
+
+def prepare_run_dir(run_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
+                    config: Any = None) -> Path:
     """Make ``run_dir`` ready for training.
 
     A completed run is refused unless ``overwrite``; an interrupted one needs ``resume`` or
     ``overwrite``; a non-empty folder that attnpred did not create is never written into.
+    ``config`` (the run config as the user gave it) is recorded with the ownership marker, and
+    a resume with a different one is refused.
 
     Raises:
         AttnpredError: the folder cannot be used as asked.
@@ -87,22 +123,27 @@ def prepare_run_dir(run_dir: str | Path, *, resume: bool = False,
     if resume and not (run_dir / "checkpoints" / "last.pt").is_file() and busy \
             and not overwrite:
         raise AttnpredError("nothing to resume: no checkpoints/last.pt", file=run_dir)
+    if busy and resume and not overwrite and config is not None:
+        _check_same_config(run_dir, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(run_dir)
-    if not _owned(run_dir):
-        atomic_write_text(run_dir / OWNER, json.dumps({"created": time.time()}) + "\n")
+    if not _owned(run_dir) or overwrite or not busy:
+        from attnpred.config import config_to_dict
+        record = {"created": time.time(),
+                  "config": None if config is None else config_to_dict(config)}
+        atomic_write_text(run_dir / OWNER, json.dumps(record) + "\n")
     return run_dir
 
 
 def finish_run(run_dir: str | Path, metrics: dict[str, Any], report: str, *,
                keep_checkpoint: bool = False) -> dict[str, Any]:
-    """Write metrics.json and report.txt, drop the resume checkpoint, then mark complete."""
+    """Write metrics.json and report.txt, mark the run complete, then drop the resume checkpoint."""
     run_dir = Path(run_dir)
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(run_dir / "report.txt", report.rstrip("\n") + "\n")
-    if not keep_checkpoint:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     atomic_write_text(run_dir / COMPLETE, json.dumps({"completed": time.time()}) + "\n")
+    if not keep_checkpoint:  # only once complete: until then the run stays resumable
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return metrics
 
 

@@ -424,7 +424,7 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path, *, resume: bool = 
     train = _read(d, d.train_src, d.train_tgt)
     dev, test = _read(d, d.dev_src, d.dev_tgt), _read(d, d.test_src, d.test_tgt)
     aligns = read_alignments(d.train_align, len(train)) if d.train_align else None
-    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite, config=cfg)
     if resume and (run_dir / "tokenizer.src.json").is_file():
         tok = Seq2SeqTokenizer.load(run_dir)
     else:

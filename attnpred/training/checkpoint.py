@@ -21,8 +21,12 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    """Every random state that training draws from."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+    """Every random state that training draws from (as tensors, lists and numbers only, so a
+    checkpoint loads with ``weights_only=True``)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(),
+             "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                       float(cached)],
              "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -31,7 +35,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -43,7 +48,17 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A checkpoint written by ``save_checkpoint``, loaded without running any code in it
+    (``weights_only=True``: tensors, numbers, strings and containers only)."""
+    import pickle
+
+    from attnpred.errors import AttnpredError
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0][:160]
+        raise AttnpredError(f"checkpoint cannot be loaded safely ({first}); it was not written "
+                            "by attnpred or is damaged", file=path) from None
 
 
 def save_weights(model: nn.Module, path: str | Path) -> None:

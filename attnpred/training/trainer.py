@@ -19,6 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from attnpred.config import check
+from attnpred.errors import AttnpredError
+from attnpred.io import atomic_write_text
 from attnpred.device import move, resolve_device
 from attnpred.training.checkpoint import (load_checkpoint, rng_state, save_checkpoint,
                                           load_weights, save_weights, seed_everything, set_rng_state)
@@ -165,7 +167,11 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
-        return TrainState(**ckpt["state"])
+        state = TrainState(**ckpt["state"])
+        # the log keeps what the checkpoint had seen: records written after it are replayed
+        atomic_write_text(self.run_dir / "train_log.jsonl",
+                          "".join(json.dumps(r) + "\n" for r in state.history))
+        return state
 
     def _checkpoint(self, state: TrainState) -> None:
         save_checkpoint(self.ckpt_path, {
@@ -205,7 +211,8 @@ class Trainer:
             metrics = self.evaluate(self.model)
         self.model.train()
         if self.cfg.metric not in metrics:
-            raise KeyError(f"dev metric {self.cfg.metric!r} not in {sorted(metrics)}")
+            raise AttnpredError(f"dev metric {self.cfg.metric!r} is not computed by this task; "
+                                f"expected one of {sorted(metrics)}", field="trainer.metric")
         value = metrics[self.cfg.metric]
         is_best = self._improved(value, state.best)
         if is_best:
