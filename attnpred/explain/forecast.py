@@ -22,16 +22,17 @@ from attnpred.explain.types import ForecastExplanation
 
 def as_window(predictor: Any, item: Any, index: int) -> tuple[Any, int | None, str]:
     """(series, end row or None for the last, name) from a path, Series, (series, end) pair
-    or a record {'series': path, 'end': row}."""
-    end = None
+    or a record {'series': path or Series, 'end': row, 'name': shown name}."""
+    end, name = None, None
     if isinstance(item, dict):
         if "series" not in item:
             raise AttnpredError("a forecast record needs 'series' (a CSV/Parquet path)",
                                 field=f"inputs[{index}]")
-        item, end = item["series"], item.get("end")
+        item, end, name = item["series"], item.get("end"), item.get("name")
     elif isinstance(item, tuple):
         item, end = item
-    name = Path(item).name if isinstance(item, (str, Path)) else f"series {index + 1}"
+    if name is None:
+        name = Path(item).name if isinstance(item, (str, Path)) else f"series {index + 1}"
     series = predictor.read(item) if isinstance(item, (str, Path)) else item
     if end is not None:
         name += f" @ row {int(end)}"

@@ -42,7 +42,7 @@ PAIRS = [("a dog runs", "ein Hund rennt"), ("a cat sleeps", "eine Katze schläft
 
 
 @pytest.fixture(scope="session")
-def seq2seq(tmp_path_factory):
+def seq2seq_run(tmp_path_factory):
     """A 1+2-layer transformer that has memorised six word-by-word pairs."""
     from attnpred.config import config_from_dict
     from attnpred.tasks.seq2seq import Seq2SeqRunConfig, train_seq2seq
@@ -60,12 +60,17 @@ def seq2seq(tmp_path_factory):
                     "progress": False, "tensorboard": False, "metric": "nll", "mode": "min"}})
     torch.set_num_threads(1)
     train_seq2seq(cfg, tmp / "run")
-    return attnpred.load(tmp / "run")
+    return tmp / "run"
 
 
 @pytest.fixture(scope="session")
-def forecaster(tmp_path_factory):
-    """A 2-layer patch forecaster on three synthetic channels; returns (predictor, csv)."""
+def seq2seq(seq2seq_run):
+    return attnpred.load(seq2seq_run)
+
+
+@pytest.fixture(scope="session")
+def forecaster_run(tmp_path_factory):
+    """A 2-layer patch forecaster on three synthetic channels: (run directory, csv)."""
     import numpy as np
     import pandas as pd
 
@@ -87,4 +92,10 @@ def forecaster(tmp_path_factory):
         batch_size=16)
     torch.set_num_threads(1)
     train_forecast(cfg, tmp / "run")
-    return attnpred.load(tmp / "run"), path
+    return tmp / "run", path
+
+
+@pytest.fixture(scope="session")
+def forecaster(forecaster_run):
+    """(predictor, csv)."""
+    return attnpred.load(forecaster_run[0]), forecaster_run[1]
