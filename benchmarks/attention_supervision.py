@@ -228,7 +228,7 @@ def mlm_runs(files: dict, best: float, records: list, save) -> None:
     pre_dir = WORK / "mlm_pretraining"
     if not (pre_dir / "metrics.json").exists():
         t0 = time.time()
-        m = pretrain_mlm(mlm_config(files), pre_dir)
+        m = pretrain_mlm(mlm_config(files), pre_dir, overwrite=True)
         m["seconds"] = time.time() - t0
         (pre_dir / "metrics.json").write_text(json.dumps(m))
     pre = json.loads((pre_dir / "metrics.json").read_text())

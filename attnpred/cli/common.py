@@ -31,7 +31,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, flags: dict[str
                                       "any other field: --set section.field=value)")
     for flag, dotted in flags.items():
         owner, hint = field_type(cls, dotted)
-        help_text = field_docs(owner).get(dotted.rsplit(".", 1)[-1], "")
+        help_text = field_docs(owner).get(dotted.rsplit(".", 1)[-1], "").replace("%", "%%")
         dest = "cfg:" + dotted
         if hint is bool:
             group.add_argument(flag_name(flag), dest=dest, action=argparse.BooleanOptionalAction,

@@ -42,7 +42,7 @@ commands:
   export    RUN --format onnx                               ONNX (+ int8) export
   prune     RUN --heads N --out RUN2                        remove the least important heads
   monitor   RUN --input stream.jsonl                        alert rules over a prediction stream
-  pretrain  --texts FILE --out DIR ...                      masked-token pretraining
+  pretrain  --train FILE --out DIR ...                      masked-token pretraining
   demo                                                      finance sentiment + forecasting demo
 
 'attnpred <command> --help' (and 'attnpred train --task T --help') shows each command's options.

@@ -10,8 +10,8 @@ Shape legend: B batch, T tokens, E width, V vocabulary, N masked tokens in the b
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
-import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -26,9 +26,10 @@ from attnpred.config import check, load_config, save_config
 from attnpred.data.encoding import bucket_batches, encode_texts, pad, train_tokenizer
 from attnpred.data.text import read_texts
 from attnpred.errors import AttnpredError
-from attnpred.io import atomic_write, atomic_write_text
+from attnpred.io import atomic_write
 from attnpred.models.classifier import ClassifierConfig, TransformerClassifier
 from attnpred.models.mlm import MaskedLM
+from attnpred.tasks.rundir import finish_run, prepare_run_dir
 from attnpred.training.checkpoint import seed_everything
 from attnpred.device import move
 from attnpred.training.trainer import Trainer, TrainerConfig
@@ -131,16 +132,21 @@ def dev_loss(model: nn.Module, batches: list[dict[str, Tensor]]) -> dict[str, fl
     return {"mlm_loss": loss, "perplexity": math.exp(min(loss, 50.0))}
 
 
-def pretrain_mlm(cfg: MLMConfig, out_dir: str | Path) -> dict[str, Any]:
-    """Pretrain the encoder on ``cfg.texts``; write ``out_dir``; return the dev metrics."""
+def pretrain_mlm(cfg: MLMConfig, out_dir: str | Path, *, resume: bool = False,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Pretrain the encoder on ``cfg.texts``; write ``out_dir``; return the dev metrics.
+
+    ``out_dir`` is a run directory like any other (refused when complete unless
+    ``overwrite``; ``resume`` continues a killed pretraining exactly).
+    """
     if not cfg.texts:
         raise AttnpredError("no text file given", field="texts")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir, cfg = Path(out_dir), copy.deepcopy(cfg)
+    texts = read_texts(cfg.texts, format=cfg.format, text_column=cfg.text_column)
+    prepare_run_dir(out_dir, resume=resume, overwrite=overwrite, config=cfg)
     # the only dev metric is the masked-token loss (a trainer section read from JSON would
     # otherwise carry the classifier's default, accuracy)
     cfg.trainer = dataclasses.replace(cfg.trainer, metric="mlm_loss", mode="min")
-    texts = read_texts(cfg.texts, format=cfg.format, text_column=cfg.text_column)
     random.Random(cfg.seed).shuffle(texts)
     n_dev = int(round(cfg.dev_ratio * len(texts)))
     train, dev = texts[n_dev:], texts[:n_dev]
@@ -154,14 +160,15 @@ def pretrain_mlm(cfg: MLMConfig, out_dir: str | Path) -> dict[str, Any]:
     model = MaskedLM(cfg.model)
     dev_batches = MLMBatches(enc(dev), cfg, tokenizer, shuffle=False)(0) if dev else []
     evaluate = (lambda m: dev_loss(m, dev_batches)) if dev_batches else None
-    Trainer(model, cfg.trainer, out_dir, evaluate).fit(MLMBatches(enc(train), cfg, tokenizer))
+    Trainer(model, cfg.trainer, out_dir, evaluate).fit(MLMBatches(enc(train), cfg, tokenizer),
+                                                       resume=resume)
     save_encoder(model.backbone, out_dir / "encoder.safetensors")
     model.eval()
     with torch.no_grad():
         metrics = dev_loss(model, dev_batches) if dev_batches else {}
     metrics |= {"train_texts": len(train), "dev_texts": len(dev)}
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    return metrics
+    report = "masked-token pretraining\n" + "\n".join(f"{k}: {v}" for k, v in metrics.items())
+    return finish_run(out_dir, metrics, report, keep_checkpoint=cfg.trainer.keep_checkpoint)
 
 
 def save_encoder(model: TransformerClassifier, path: Path) -> None:

@@ -61,7 +61,7 @@ def test_bad_supervision_flag_is_one_line_error(tmp_path, capsys):
 def test_pretrain_help_and_missing_texts(capsys):
     with pytest.raises(SystemExit):
         main(["pretrain", "--help"])
-    assert "--texts" in capsys.readouterr().out
+    assert "--train" in capsys.readouterr().out
     assert main(["pretrain", "--out", "/tmp/never-written"]) == 2
     assert "texts" in capsys.readouterr().err
 
