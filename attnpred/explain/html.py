@@ -128,7 +128,11 @@ def summary(explanations: Sequence[Any]) -> str:
         parts.append(f"accuracy {acc:.3f} on {len(gold)} labelled")
     rated = [ex for ex in explanations if getattr(ex, "plausibility", None)]
     if rated:
-        parts.append(f"{len(rated)} with a human rationale")
+        means = {m: np.mean([ex.plausibility[m]["auprc"] for ex in rated if m in ex.plausibility])
+                 for m in rated[0].plausibility}
+        best = sorted(means.items(), key=lambda kv: -kv[1])
+        parts.append(f"{len(rated)} with a human rationale; mean AUPRC " +
+                     ", ".join(f"{m} {v:.3f}" for m, v in best))
     return " · ".join(parts)
 
 
