@@ -214,6 +214,12 @@ class TransformerSeq2Seq(nn.Module):
                                           cfg.dropout, cfg.activation)
         self.out = nn.Linear(cfg.dim, cfg.tgt_vocab, bias=False)
         init_weights(self)
+        for m in self.modules():
+            # Xavier for the projections (Vaswani et al.; fairseq; torch.nn.Transformer): with
+            # BERT's 0.02 the residual branches start so small that the tied output layer
+            # mostly echoes the input token (initial NLL 13.6 against a uniform 9.0 at V=8k)
+            if isinstance(m, nn.Linear) and m is not self.out:
+                nn.init.xavier_uniform_(m.weight)
         for emb in {id(self.src_embed): self.src_embed, id(self.tgt_embed): self.tgt_embed}.values():
             # scaled by sqrt(E) on input, so unit variance after scaling (fairseq's choice)
             nn.init.normal_(emb.weight, std=cfg.dim ** -0.5)
