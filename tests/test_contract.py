@@ -148,14 +148,6 @@ def _numbers(value: Any) -> np.ndarray:
         np.concatenate([_numbers(v).ravel() for v in value])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("task", sorted(FAMILIES))
 def test_train_load_predict_overwrite_resume(task, tmp_path, monkeypatch):
     family = FAMILIES[task]
