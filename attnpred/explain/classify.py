@@ -159,7 +159,7 @@ class ClassifyExplainer:
             for i, ex in zip(idx, self._batch([enc[i] for i in idx])):
                 out[i] = ex
         results = [self._finish(ex, it, e) for ex, it, e in zip(out, items, enc)]
-        for method in faithfulness:
+        for method in faithfulness if results else ():
             if method not in self.methods or results[0].maps[method].ndim != 1:
                 raise AttnpredError(f"faithfulness needs a one-vector method among "
                                     f"{self.methods}, not {method!r}", field="faithfulness")

@@ -101,3 +101,7 @@ def test_user_mistakes(classifier):
         explain(classifier, [{"text": "a b", "rationale": [1]}])
     with pytest.raises(AttnpredError, match="cannot explain"):
         explain(object(), ["x"])
+
+
+def test_no_inputs_no_explanations(classifier):
+    assert explain(classifier, [], faithfulness=["rollout"]) == []
