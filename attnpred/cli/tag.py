@@ -20,6 +20,7 @@ TRAIN_FLAGS = {
     "dim": "scratch.dim", "layers": "scratch.layers", "heads": "scratch.heads",
     "ff_dim": "scratch.ff_dim", "dropout": "scratch.dropout", "max_len": "scratch.max_len",
     "tokenizer": "tokenizer", "vocab_size": "vocab_size", "lowercase": "lowercase",
+    "word_dropout": "word_dropout",
     "batch_size": "batch_size", "eval_batch_size": "eval_batch_size",
     "epochs": "trainer.epochs", "max_steps": "trainer.max_steps", "lr": "trainer.lr",
     "weight_decay": "trainer.weight_decay", "warmup_ratio": "trainer.warmup_ratio",

@@ -97,17 +97,39 @@ def collate(items: Sequence[EncodedSentence], pad_id: int,
 
 
 class TagTrainBatches:
-    """BatchSource: shuffled, length-bucketed batches, the same for the same epoch."""
+    """BatchSource: shuffled, length-bucketed batches, the same for the same epoch.
+
+    Args:
+        word_dropout: replace every sub-word of a word by ``unk_id`` with this probability
+            (word dropout: the model learns to tag from context, as it must for unseen words);
+            drawn from its own generator seeded per epoch, so a resumed run sees the same.
+    """
 
     def __init__(self, data: Sequence[EncodedSentence], batch_size: int, seed: int,
-                 pad_id: int) -> None:
+                 pad_id: int, word_dropout: float = 0.0, unk_id: int | None = None) -> None:
         self.data, self.batch_size, self.seed, self.pad_id = data, batch_size, seed, pad_id
+        self.word_dropout, self.unk_id = word_dropout, unk_id
         self.lengths = [len(e.input_ids) for e in data]
 
     def __call__(self, epoch: int) -> list[dict[str, Any]]:
         gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        return [collate([self.data[i] for i in idx], self.pad_id, idx)
-                for idx in bucket_batches(self.lengths, self.batch_size, gen)]
+        batches = [collate([self.data[i] for i in idx], self.pad_id, idx)
+                   for idx in bucket_batches(self.lengths, self.batch_size, gen)]
+        if self.word_dropout > 0 and self.unk_id is not None:
+            drop_gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch + 50_000)
+            for batch in batches:
+                drop_words(batch, self.word_dropout, self.unk_id, drop_gen)
+        return batches
+
+
+def drop_words(batch: dict[str, Any], rate: float, unk_id: int,
+               generator: torch.Generator) -> None:
+    """Replace the sub-words of randomly chosen words by ``unk_id``, in place."""
+    words = batch["token_words"]  # (B, T), -1 on special and padding tokens
+    b, w = batch["word_mask"].shape
+    dropped = torch.rand(b, w + 1, generator=generator) < rate  # (B, W + 1)
+    on_token = dropped.gather(1, words.clamp(min=0)) & (words >= 0)  # (B, T)
+    batch["input_ids"] = batch["input_ids"].masked_fill(on_token, unk_id)
 
 
 def eval_batches(data: Sequence[EncodedSentence], batch_size: int,

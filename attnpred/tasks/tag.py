@@ -85,6 +85,9 @@ class TagRunConfig:
     """Vocabulary size of that tokenizer."""
     lowercase: bool = False
     """Lower-case text in the scratch model's tokenizer (keeps case by default: NER needs it)."""
+    word_dropout: float = 0.0
+    """Training only: replace a word's sub-words by the unknown token with this probability,
+    so the model learns to tag from context as it must for unseen words (0: off)."""
     batch_size: int = 32
     """Training batch size (sentences)."""
     eval_batch_size: int = 64
@@ -100,6 +103,7 @@ class TagRunConfig:
         check(self.scheme in SCHEMES, "scheme", f"must be one of {SCHEMES}")
         check(self.tokenizer in TOKENIZER_KINDS, "tokenizer", f"must be one of {TOKENIZER_KINDS}")
         check(self.vocab_size >= 100, "vocab_size", "must be >= 100")
+        check(0 <= self.word_dropout < 1, "word_dropout", "must be in [0, 1)")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
 
@@ -134,9 +138,13 @@ def _splits(cfg: TagRunConfig) -> dict[str, list[TaggedSentence]]:
     train = read_gold(cfg, cfg.data.train)
     if cfg.scheme == "auto":
         cfg.scheme = detect_scheme(t for s in train for t in s.tags)
-    return {"train": train,
-            "dev": read_gold(cfg, cfg.data.dev) if cfg.data.dev else [],
-            "test": read_gold(cfg, cfg.data.test) if cfg.data.test else []}
+    splits = {"train": train,
+              "dev": read_gold(cfg, cfg.data.dev) if cfg.data.dev else [],
+              "test": read_gold(cfg, cfg.data.test) if cfg.data.test else []}
+    from attnpred.data.conll import check_known_tags
+    known = {t for s in train for t in s.tags}
+    check_known_tags(splits["dev"] + splits["test"], known)
+    return splits
 
 
 def _tokenizer(cfg: TagRunConfig, train: list[TaggedSentence], run_dir: Path):
@@ -206,7 +214,8 @@ def train_tagger(cfg: TagRunConfig, run_dir: str | Path, *, resume: bool = False
         evaluate = lambda m: predictor.dev_metrics(dev, gold)  # noqa: E731  (m: predictor.model)
     trainer = Trainer(model, cfg.trainer, run_dir, evaluate)
     trainer.fit(TagTrainBatches(encoded, cfg.batch_size, cfg.trainer.seed,
-                                tokenizer.pad_token_id), resume=resume)
+                                tokenizer.pad_token_id, cfg.word_dropout,
+                                tokenizer.unk_token_id), resume=resume)
     predictor.model.eval()
     metrics: dict[str, Any] = {"scheme": cfg.scheme, "tags": labels.labels}
     report = []

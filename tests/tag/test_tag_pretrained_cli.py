@@ -99,3 +99,12 @@ def test_cli_malformed_file_is_one_line_naming_file_and_line(tmp_path, with_tag_
     err = capsys.readouterr().err.strip()
     assert "bad.conll:2" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_public_api_trains_and_loads_the_family(ner_files, tmp_path, with_tag_task):
+    import attnpred
+    metrics = attnpred.train(tiny_config(ner_files, epochs=2), tmp_path / "run")
+    assert set(metrics) >= {"dev", "test", "scheme"}
+    pred = attnpred.load(tmp_path / "run")
+    assert isinstance(pred, TagPredictor)
+    assert len(pred.predict("Alice visits Rome .")[0].tags) == 4  # a string is one sentence

@@ -122,8 +122,13 @@ class KillAt(list):
 
 
 def test_killed_run_resumes_to_identical_weights(ner_files, tmp_path, monkeypatch):
-    kw = dict(epochs=3, checkpoint_every=1, eval_every=2)
-    train_tagger(tiny_config(ner_files, **kw), tmp_path / "full")
+    kw = {"epochs": 3, "checkpoint_every": 1, "eval_every": 2}
+
+    def config():  # word dropout on: its draws must replay exactly after the resume too
+        cfg = tiny_config(ner_files, **kw)
+        cfg.word_dropout = 0.2
+        return cfg
+    train_tagger(config(), tmp_path / "full")
 
     class Dying(TagTrainBatches):  # "killed" at batch 2 of epoch 1 (mid-epoch)
         def __call__(self, epoch):
@@ -131,12 +136,12 @@ def test_killed_run_resumes_to_identical_weights(ner_files, tmp_path, monkeypatc
             return KillAt(batches, 2) if epoch == 1 else batches
     monkeypatch.setattr(tag_task, "TagTrainBatches", Dying)
     with pytest.raises(Killed):
-        train_tagger(tiny_config(ner_files, **kw), tmp_path / "cut")
+        train_tagger(config(), tmp_path / "cut")
     assert not (tmp_path / "cut" / "complete.json").exists()
     with pytest.raises(AttnpredError, match="interrupted run"):
-        train_tagger(tiny_config(ner_files, **kw), tmp_path / "cut")
+        train_tagger(config(), tmp_path / "cut")
     monkeypatch.setattr(tag_task, "TagTrainBatches", TagTrainBatches)
-    train_tagger(tiny_config(ner_files, **kw), tmp_path / "cut", resume=True)
+    train_tagger(config(), tmp_path / "cut", resume=True)
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
     b = load_file(str(tmp_path / "cut" / "model.safetensors"))
     assert a.keys() == b.keys()
@@ -166,3 +171,18 @@ def test_pos_from_a_ud_archive(pos_archive, pos_file, tmp_path):
     res = TagPredictor.load(tmp_path / "pos").predict(["Dogs bark"])[0]
     assert res.tags == ["NOUN", "VERB"] and res.entities == []
     assert "Dogs/NOUN" in res.summary()
+
+
+def test_word_dropout_replaces_whole_words_only():
+    from attnpred.data.tagging import EncodedSentence
+    # [CLS] w0 w1a w1b w2 [SEP]
+    sent = EncodedSentence([2, 10, 11, 12, 13, 3], [1, 2, 4], [-1, 0, 1, 1, 2, -1], 3, [0, 1, 0])
+    source = TagTrainBatches([sent] * 64, 64, 0, 0, word_dropout=0.5, unk_id=1)
+    ids = source(0)[0]["input_ids"]
+    assert torch.equal(ids, source(0)[0]["input_ids"])  # the same draws for the same epoch
+    assert not torch.equal(ids, source(1)[0]["input_ids"])
+    assert torch.all(ids[:, 0] == 2) and torch.all(ids[:, 5] == 3)  # specials kept
+    assert torch.equal(ids[:, 2] == 1, ids[:, 3] == 1)  # a word's sub-words go together
+    assert 0 < int((ids == 1).sum()) < ids.numel()
+    plain = TagTrainBatches([sent] * 64, 64, 0, 0)(0)[0]["input_ids"]
+    assert not torch.any(plain == 1)
