@@ -28,10 +28,13 @@ from attnpred.io import atomic_write_text
 from attnpred.models.hf_classifier import resolve_model_dir
 from attnpred.models.tagger import PretrainedTaggerConfig, ScratchTaggerConfig, build_tagger
 from attnpred.tasks.rundir import finish_run, prepare_run_dir
+from attnpred.tasks.tag_predictor import TagPredictor, TagResult
 from attnpred.training.checkpoint import seed_everything
 from attnpred.training.trainer import Trainer, TrainerConfig
 
 MODELS = ("scratch", "pretrained")
+__all__ = ["TagDataConfig", "TagRunConfig", "TagPredictor", "TagResult", "train_tagger",
+           "evaluate_run", "build_model"]
 
 
 @dataclass
@@ -233,5 +236,3 @@ def evaluate_run(run_dir: str | Path, path: str, **options: Any) -> dict[str, An
     """Score a trained run on a tagged file beside the baselines (options: format, column)."""
     return TagPredictor.load(run_dir).evaluate(path, **options)
 
-
-from attnpred.tasks.tag_predictor import TagPredictor, TagResult  # noqa: E402,F401  (cycle)
