@@ -122,8 +122,12 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
             continue
         node = data
         *parents, leaf = dotted.split(".")
-        for key in parents:
+        for depth, key in enumerate(parents):
             node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                section = ".".join(parents[: depth + 1])
+                raise ConfigError(f"expected a section (JSON object), got {node!r}",
+                                  field=section)
         node[leaf] = value
     return data
 
@@ -134,11 +138,14 @@ def read_config_dict(path: str | Path | None) -> dict[str, Any]:
         return {}
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("config file not found", file=path)
+        raise ConfigError("config file not found" if not path.exists() else
+                          "not a file (expected a JSON config file)", file=path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not a UTF-8 JSON file ({exc.reason})", file=path) from None
     if not isinstance(data, dict):
         raise ConfigError("expected a JSON object", file=path)
     return data
@@ -159,8 +166,12 @@ def field_docs(cls: type) -> dict[str, str]:
 def field_type(cls: type, dotted: str) -> tuple[type, Any]:
     """(the dataclass that holds ``dotted``'s last part, that field's type hint)."""
     *parents, name = dotted.split(".")
-    for part in parents:
-        cls = typing.get_type_hints(cls)[part]
+    for depth, part in enumerate(parents):
+        hint = typing.get_type_hints(cls).get(part)
+        if hint is None or not dataclasses.is_dataclass(hint):
+            where = ".".join(parents[: depth + 1])
+            raise ConfigError(f"no config section {where!r} (in {dotted!r})", field=dotted)
+        cls = hint
     hints = typing.get_type_hints(cls)
     if name not in hints:
         raise ConfigError(f"no config field {dotted!r}", field=dotted)

@@ -16,7 +16,13 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     A crash before the rename leaves any earlier file at ``path`` untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise AttnpredError("is a directory; expected a file name to write", file=path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AttnpredError("cannot create the folder: a file of that name is in the way",
+                            file=path.parent) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

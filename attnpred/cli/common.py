@@ -104,13 +104,15 @@ def config_from_args(cls: type, args: argparse.Namespace, flags: dict[str, str],
         key, value = _parse_set(item)
         field_type(cls, key)  # unknown field: one clear error
         overrides[key] = value
-        to_flag.setdefault(key, f"--set {key}")
+        to_flag[key] = f"--set {key}"  # --set is applied last: it set the value
     try:
         data = apply_overrides(data, overrides)
         return config_from_dict(cls, data, source=args.config or "command line")
     except ConfigError as exc:
         if exc.field in to_flag and overrides.get(exc.field) is not None:
             raise ConfigError(exc.message, field=to_flag[exc.field]) from None
+        if exc.file is None and args.config:  # a section of the --config file
+            raise ConfigError(exc.message, file=args.config, field=exc.field) from None
         raise
 
 

@@ -93,6 +93,8 @@ def read_inputs(task: str, predictor: Any, args: Any) -> list[Any]:
     if not args.input and not args.text:
         raise AttnpredError("give --input FILE or --text", field="--input")
     if args.text:
+        if not all(t.strip() for t in args.text):
+            raise AttnpredError("an empty text; expected words to explain", field="--text")
         return list(args.text)
     if task == "seq2seq":
         return _pairs(predictor, args)
@@ -130,6 +132,10 @@ def _pairs(predictor: Any, args: Any) -> list[Any]:
         raise AttnpredError(f"{len(sources)} sources, {len(refs)} references and "
                             f"{len(links)} alignment lines; expected one each per line",
                             file=args.ref)
+    if args.alignment:
+        from attnpred.data.alignment import check_alignments, parse_pharaoh
+        check_alignments([parse_pharaoh(a, file=args.alignment, line=i)
+                          for i, a in enumerate(links, 1)], sources, refs, args.alignment)
     return [{"src": s, "tgt": t, "alignment": a} for s, t, a in zip(sources, refs, links)]
 
 

@@ -141,6 +141,8 @@ def _on_run(command: str, argv: list[str]) -> None:
     options = _hook(module, "read_options", args, default={})
     inputs = list(args.text) if args.text else predictor.read_inputs(
         args.input, format=args.format, **options)
+    if not inputs:
+        raise AttnpredError("no inputs in the file", file=args.input)
     results = predictor.predict(inputs, return_attention=not args.no_attention,
                                 batch_size=args.batch_size,
                                 **_hook(module, "predict_options", args, default={}))
@@ -189,9 +191,19 @@ def dispatch(argv: list[str]) -> None:
         raise AttnpredError(f"unknown command {command!r}; see 'attnpred --help'")
 
 
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int,
+                      file: Any = None, line: Any = None) -> None:
+    """Warnings (an encoding fallback, an illegal tag transition) as one line each."""
+    text = " ".join(str(message).split())
+    print(f"attnpred: warning: {text}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
     try:
-        dispatch(sys.argv[1:] if argv is None else argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            dispatch(sys.argv[1:] if argv is None else argv)
     except AttnpredError as exc:
         print(f"attnpred: error: {exc}", file=sys.stderr)
         return 2

@@ -127,9 +127,13 @@ def align(argv: list[str]) -> None:
     from attnpred.tasks.seq2seq import align_bitext
     links = align_bitext([p.src for p in pairs], [p.tgt for p in pairs], cfg, run=args.run,
                          reverse=args.reverse, eflomal=args.eflomal, device=args.device)
-    from attnpred.data.alignment import read_gold, write_pharaoh
+    from attnpred.data.alignment import check_alignments, read_gold, write_pharaoh
+    gold = read_gold(args.gold) if args.gold else None
+    if gold is not None:  # checked before anything is written
+        check_alignments([g.possible | g.sure for g in gold], [p.src for p in pairs],
+                         [p.tgt for p in pairs], args.gold, one_indexed=True)
     write_pharaoh(args.output, links)
     print(f"alignments: {args.output} ({len(links)} pairs)")
-    if args.gold:
+    if gold is not None:
         from attnpred.alignment.metrics import alignment_scores
-        print(json.dumps(alignment_scores(links, read_gold(args.gold)).__dict__))
+        print(json.dumps(alignment_scores(links, gold).__dict__))

@@ -93,6 +93,8 @@ def monitor(argv: list[str]) -> None:
     parser.add_argument("--alerts", help="also append alerts to this JSONL file")
     parser.add_argument("--batch-size", type=int, default=64, help="inputs per forward")
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        raise AttnpredError("must be >= 1", field="--batch-size")
     from attnpred.serve.replay import replay
     summary = replay(args.run, args.input, args.rules, field=args.field,
                      alerts_file=args.alerts, batch_size=args.batch_size)
@@ -111,6 +113,10 @@ def export(argv: list[str]) -> None:
                         "absolute difference of probabilities vs PyTorch (default 1e-3)")
     parser.add_argument("--limit", type=int, help="check at most this many test examples")
     args = parser.parse_args(argv)
+    if args.max_diff <= 0:
+        raise AttnpredError("must be > 0", field="--max-diff")
+    if args.limit is not None and args.limit < 1:
+        raise AttnpredError("must be >= 1", field="--limit")
     from attnpred.export.onnx import export_run
     report = export_run(args.run, quantize=args.quantize, max_diff=args.max_diff,
                         limit=args.limit)
@@ -127,6 +133,13 @@ def prune(argv: list[str]) -> None:
     parser.add_argument("--out", required=True, help="the new run directory")
     parser.add_argument("--overwrite", action="store_true", help="replace --out")
     args = parser.parse_args(argv)
+    if args.heads < 1:
+        raise AttnpredError("must be >= 1 (heads to remove)", field="--heads")
+    from attnpred.api import run_task
+    task = run_task(args.run)
+    if task != "classify":
+        raise AttnpredError(f"pruning needs a classification run, not a {task} run",
+                            file=args.run)
     from attnpred.export.prune import prune_run
     print(json.dumps(prune_run(args.run, args.heads, args.out, overwrite=args.overwrite),
                      indent=2))

@@ -96,6 +96,24 @@ def check_bounds(links: Iterable[Link], src_len: int, tgt_len: int, *,
                                 " target words", file=file, line=line)
 
 
+def check_alignments(alignments: Sequence[Iterable[Link]], src_texts: Sequence[str],
+                     tgt_texts: Sequence[str], file: str | Path,
+                     one_indexed: bool = False, pairs: str = "sentence pairs") -> None:
+    """One alignment line per sentence pair, and every link inside its pair's whitespace
+    words; errors name the file and line (links are 0-indexed here, as in memory)."""
+    if len(alignments) != len(src_texts):
+        raise AttnpredError(f"{len(alignments)} alignment lines for {len(src_texts)} {pairs}; "
+                            "expected one line per pair", file=file)
+    base = 1 if one_indexed else 0
+    for number, (links, s, t) in enumerate(zip(alignments, src_texts, tgt_texts), start=1):
+        n_src, n_tgt = len(s.split()), len(t.split())
+        for i, j in links:
+            if i >= n_src or j >= n_tgt:
+                raise AttnpredError(f"link {i + base}-{j + base} is beyond the sentence pair "
+                                    f"({n_src} source and {n_tgt} target words)",
+                                    file=file, line=number)
+
+
 def clip(links: Iterable[Link], src_len: int, tgt_len: int) -> set[Link]:
     """Drop links outside the sentence (the jaen gold has a few off-by-one links)."""
     return {(i, j) for i, j in links if i < src_len and j < tgt_len}

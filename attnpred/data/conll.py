@@ -11,7 +11,7 @@ import tarfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from attnpred.errors import AttnpredError
 
@@ -313,3 +313,14 @@ def validate_scheme(sentences: Iterable[TaggedSentence], scheme: str = "auto",
                                        f"(first {limit} shown)"), stacklevel=2)
     return count
 
+
+
+def check_known_tags(sentences: Sequence[TaggedSentence], known: Iterable[str]) -> None:
+    """Raise at the first gold tag outside ``known`` (the tags a model was trained on),
+    naming its file and line: a model can never predict it, so its scores would mislead."""
+    known = set(known)
+    for s in sentences:
+        for tag, line in zip(s.tags, s.lines):
+            if tag not in known:
+                raise AttnpredError(f"unknown tag {tag!r}; the model knows {sorted(known)}",
+                                    file=s.source, line=line, field="tag")

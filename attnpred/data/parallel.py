@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,7 +22,7 @@ import torch
 from torch import Tensor
 
 from attnpred.data.encoding import pad
-from attnpred.data.text import json_records
+from attnpred.data.text import decode_bytes, json_records
 from attnpred.errors import AttnpredError
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -49,12 +50,40 @@ def open_text(path: str | Path) -> io.TextIOBase:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """Lines of a text file without their line endings."""
-    with open_text(path) as fh:
+    """Lines of a text file (``.gz`` read) without their line endings.
+
+    Decoded by ``attnpred.data.text.decode_bytes``: UTF-8, an error naming the line for
+    damaged or binary files, a warning for a legacy 8-bit file read as Latin-1.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AttnpredError("file not found" if not path.exists() else "not a regular file",
+                            file=path)
+    data = path.read_bytes()
+    if path.suffix == ".gz":
         try:
-            return [line.rstrip("\r\n") for line in fh]
-        except UnicodeDecodeError as exc:
-            raise AttnpredError(f"not UTF-8 text ({exc.reason})", file=path) from None
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise AttnpredError(f"not a valid gzip file ({exc})", file=path) from None
+    lines = decode_bytes(data, None, path).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def check_pairs(pairs: list[ParallelExample], src_path: str | Path,
+                tgt_path: str | Path | None = None) -> list[ParallelExample]:
+    """Refuse an empty corpus and empty source or target sides (naming file and line)."""
+    if not pairs:
+        raise AttnpredError("no sentence pairs in file", file=src_path)
+    for p in pairs:
+        if not p.src.strip():
+            raise AttnpredError("empty source text; every pair needs words on both sides",
+                                file=src_path, line=p.line)
+        if not p.tgt.strip():
+            raise AttnpredError("empty target text; every pair needs words on both sides",
+                                file=tgt_path or src_path, line=p.line)
+    return pairs
 
 
 def read_line_pairs(src_path: str | Path, tgt_path: str | Path) -> list[ParallelExample]:
@@ -79,8 +108,7 @@ def read_bitext(path: str | Path) -> list[ParallelExample]:
 
 def read_tsv(path: str | Path, src_field: str, tgt_field: str) -> list[ParallelExample]:
     """A TSV file whose header row names the source and target columns."""
-    with open_text(path) as fh:
-        rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = [r for r in csv.reader(read_lines(path), delimiter="\t", quoting=csv.QUOTE_NONE)]
     if not rows:
         raise AttnpredError("empty file", file=path)
     header = rows[0]
@@ -124,13 +152,13 @@ def read_parallel(src: str | Path, tgt: str | Path | None = None, *, src_field: 
         AttnpredError: naming the file and line of the first malformed entry.
     """
     if tgt is not None:
-        return read_line_pairs(src, tgt)
+        return check_pairs(read_line_pairs(src, tgt), src, tgt)
     name = Path(src).name.removesuffix(".gz")
     if name.endswith(".tsv"):
-        return read_tsv(src, src_field, tgt_field)
+        return check_pairs(read_tsv(src, src_field, tgt_field), src)
     if name.endswith((".jsonl", ".json")):
-        return read_jsonl(src, src_field, tgt_field)
-    return read_bitext(src)
+        return check_pairs(read_jsonl(src, src_field, tgt_field), src)
+    return check_pairs(read_bitext(src), src)
 
 
 # ---- tokenizers -------------------------------------------------------------------------
@@ -187,9 +215,9 @@ class Seq2SeqTokenizer:
     def load(cls, folder: str | Path) -> "Seq2SeqTokenizer":
         from tokenizers import Tokenizer
         folder = Path(folder)
-        src = Tokenizer.from_file(str(folder / "tokenizer.src.json"))
+        src = _load_tokenizer(folder / "tokenizer.src.json", Tokenizer)
         tgt_path = folder / "tokenizer.tgt.json"
-        return cls(src, Tokenizer.from_file(str(tgt_path)) if tgt_path.is_file() else None)
+        return cls(src, _load_tokenizer(tgt_path, Tokenizer) if tgt_path.is_file() else None)
 
     def encode_src(self, text: str, max_len: int) -> list[int]:
         """Source ids ending with </s>, truncated to ``max_len`` ids in all."""
@@ -209,6 +237,16 @@ class Seq2SeqTokenizer:
     def tgt_words(self, text: str, max_len: int) -> list[int]:
         """Whitespace-word index of every target id (no specials)."""
         return word_ids(self.tgt, text)[: max_len - 1]
+
+
+def _load_tokenizer(path: Path, tokenizer_cls):
+    """A saved ``tokenizers`` tokenizer; a missing or damaged file is one clear error."""
+    if not path.is_file():
+        raise AttnpredError("tokenizer file not found (the run is incomplete)", file=path)
+    try:
+        return tokenizer_cls.from_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on bad JSON
+        raise AttnpredError(f"damaged tokenizer file ({str(exc)[:120]})", file=path) from None
 
 
 def normalize_space(text: str) -> str:

@@ -136,24 +136,75 @@ def _read_text(path: str | Path, encoding: str | None) -> str:
 
 
 def _decode(data: bytes, encoding: str | None, path: Path) -> str:
-    """Decode with ``encoding``, or detect: UTF-16 by BOM, else UTF-8, else Latin-1."""
-    if encoding is None:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            encoding = "utf-16"
-        else:
-            try:
-                return data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return data.decode("latin-1")  # never fails: every byte is a character
+    return decode_bytes(data, encoding, path)
+
+
+class TextEncodingWarning(UserWarning):
+    """A file was not UTF-8 and was read with another encoding (named in the message)."""
+
+
+def decode_bytes(data: bytes, encoding: str | None, path: str | Path) -> str:
+    """Decode a text file's bytes; never guess silently.
+
+    With ``encoding`` the bytes must decode with it (an error names the first bad line).
+    Without: UTF-16 by its BOM, else UTF-8. Bytes that are not text (NUL bytes, or no text
+    encoding fits, as charset-normalizer judges) are an error; so is a UTF-8 file with a
+    damaged byte (its other non-ASCII characters are valid UTF-8). Any other non-UTF-8 file is
+    read as Latin-1 (every byte is a character; the Financial PhraseBank 50/66/75Agree files
+    are Latin-1) with a ``TextEncodingWarning`` naming the encoding and the first line that is
+    not UTF-8.
+
+    Raises:
+        AttnpredError: naming the file, the first offending line and the field 'encoding'.
+    """
+    if encoding is None and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            raise AttnpredError(f"unknown text encoding {encoding!r}", file=path,
+                                field="encoding") from None
+        except UnicodeDecodeError as exc:
+            raise AttnpredError(f"cannot decode as {encoding} ({exc.reason}); pass the file's "
+                                "encoding", file=path, line=_line_of(data, exc.start),
+                                field="encoding") from None
     try:
-        return data.decode(encoding)
-    except LookupError:
-        raise AttnpredError(f"unknown text encoding {encoding!r}", file=path,
-                            field="encoding") from None
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise AttnpredError(f"cannot decode as {encoding} ({exc.reason}); pass the file's "
-                            "encoding", file=path, line=line, field="encoding") from None
+        first_bad = exc.start
+    line = _line_of(data, first_bad)
+    if b"\x00" in data or not _looks_like_text(data):
+        raise AttnpredError("not a text file (binary content)", file=path)
+    if _has_utf8_sequences(data):
+        raise AttnpredError(f"invalid UTF-8 byte 0x{data[first_bad]:02x} in a file that is "
+                            "otherwise UTF-8 (damaged?); fix the line or pass the file's "
+                            "encoding", file=path, line=line, field="encoding")
+    import warnings
+    warnings.warn(TextEncodingWarning(
+        f"{path}:{line}: not valid UTF-8 (byte 0x{data[first_bad]:02x}); read as latin-1. "
+        "Pass the file's encoding (--encoding) to choose another"), stacklevel=2)
+    return data.decode("latin-1")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
+def _has_utf8_sequences(data: bytes) -> bool:
+    """True when the bytes hold well-formed multi-byte UTF-8 characters (a UTF-8 file)."""
+    import re
+    return re.search(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
+                     rb"[\xf0-\xf4][\x80-\xbf]{3}", data) is not None
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """charset-normalizer's verdict: some text encoding fits these bytes (else: binary).
+
+    Used only for files that are not UTF-8 (a judgement no single decode can make).
+    """
+    from charset_normalizer import from_bytes
+    return from_bytes(data[:65536]).best() is not None
 
 
 # ---- format detection ---------------------------------------------------------------------

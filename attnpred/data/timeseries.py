@@ -9,6 +9,7 @@ their first window forecasts the first row of the part; the scaler is fitted on 
 """
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,17 +81,43 @@ class Series:
 
 # ---- reading --------------------------------------------------------------------------------
 def _read_table(path: Path) -> pd.DataFrame:
+    """The file as a table of strings (CSV) or typed columns (Parquet); one clear error for an
+    empty, binary, damaged or non-UTF-8 file."""
     if not path.is_file():
-        raise AttnpredError("file not found", file=path)
+        raise AttnpredError("file not found" if not path.exists() else "not a regular file",
+                            file=path)
+    if path.stat().st_size == 0:
+        raise AttnpredError("empty file (no header and no rows)", file=path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except ImportError as exc:
-            raise AttnpredError(f"reading Parquet needs pyarrow ({exc})", file=path) from None
+        return _read_parquet(path)
+    from attnpred.data.text import decode_bytes
+    text = decode_bytes(path.read_bytes(), None, path)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise AttnpredError(f"not a readable CSV file: {exc}", file=path) from None
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise AttnpredError(f"not a readable CSV file: {str(exc).strip()[:160]}",
+                            file=path) from None
+    return _require_rows(frame, path)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise AttnpredError(f"reading Parquet needs pyarrow ({exc})", file=path) from None
+    import pyarrow.lib
+    try:
+        frame = pd.read_parquet(path)
+    except (pyarrow.lib.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise AttnpredError(f"not a readable Parquet file ({first})", file=path) from None
+    return _require_rows(frame, path)
+
+
+def _require_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    if frame.empty:
+        raise AttnpredError(f"no rows (columns: {list(frame.columns)})", file=path)
+    return frame
 
 
 def _line(row: int) -> int:

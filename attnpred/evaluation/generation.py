@@ -75,7 +75,8 @@ def generation_metrics(hyps: Sequence[str], refs: Sequence[Sequence[str]],
         elif name == "rouge":
             out.update(rouge(hyps, refs))
         else:
-            raise AttnpredError(f"unknown metric {name!r}; expected bleu, chrf or rouge")
+            raise AttnpredError(f"unknown metric {name!r}; expected bleu, chrf or rouge",
+                                field="metrics")
     return out
 
 

@@ -148,6 +148,16 @@ def write_figures(explanations: Sequence[Any], path: str | Path, fmt: str = "png
     return out
 
 
+def _check_layer_head(n_layers: int, n_heads: int, layer: int, head: int | None) -> None:
+    """The requested layer and head exist (negative layers count from the top)."""
+    if not -n_layers <= layer < n_layers:
+        raise AttnpredError(f"layer {layer} does not exist: the model has {n_layers} layer(s)",
+                            field="layer")
+    if head is not None and not 0 <= head < n_heads:
+        raise AttnpredError(f"head {head} does not exist: the layers have {n_heads} head(s)",
+                            field="head")
+
+
 def _figure(e: Any, target: Path, layer: int, head: int | None) -> Path:
     if e.family == "forecast":
         return forecast_figure(e, target)
@@ -155,6 +165,7 @@ def _figure(e: Any, target: Path, layer: int, head: int | None) -> Path:
         if head is None and layer == -1:
             m, what = e.maps["cross_mean"], "cross-attention (links' map)"
         else:
+            _check_layer_head(len(e.maps["cross"]), len(e.maps["cross"][0]), layer, head)
             cross = e.maps["cross"][layer]
             m = cross.mean(0) if head is None else cross[head]
             what = f"cross-attention layer {layer % len(e.maps['cross']) + 1}" + (
@@ -163,6 +174,7 @@ def _figure(e: Any, target: Path, layer: int, head: int | None) -> Path:
     if "attention" not in e.matrices:
         raise AttnpredError("heatmaps need word x word maps: explain with matrices=True",
                             field="matrices")
+    _check_layer_head(len(e.matrices["attention"]), len(e.matrices["attention"][0]), layer, head)
     att = e.matrices["attention"][layer]  # (H, W, W)
     m = att.mean(0) if head is None else att[head]
     n = len(e.matrices["attention"])

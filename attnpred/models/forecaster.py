@@ -107,14 +107,15 @@ class ForecasterConfig(ForecastShape):
         check(1 <= self.stride <= self.patch_len, "stride", "must be in [1, patch_len]")
         check(self.skip_anchor in SKIP_ANCHORS, "skip_anchor",
               f"must be one of {SKIP_ANCHORS}")
-        check(self.ridge >= 0 and all(r >= 0 for r in self.ridge_grid), "ridge",
-              "must be >= 0")
+        check(self.ridge >= 0, "ridge", "must be >= 0")
+        check(all(r >= 0 for r in self.ridge_grid), "ridge_grid", "penalties must be >= 0")
         for name in ("d_model", "heads", "ff_dim"):
             check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.d_model % self.heads == 0, "heads", "must divide d_model")
-        check(self.layers >= 1 and self.channel_layers >= 0, "layers", "must be >= 1")
-        check(all(0 <= p < 1 for p in (self.dropout, self.attn_dropout, self.head_dropout)),
-              "dropout", "must be in [0, 1)")
+        check(self.layers >= 1, "layers", "must be >= 1")
+        check(self.channel_layers >= 0, "channel_layers", "must be >= 0")
+        for name in ("dropout", "attn_dropout", "head_dropout"):
+            check(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
 
     @property
     def n_patches(self) -> int:
@@ -240,6 +241,8 @@ class PatchForecaster(nn.Module):
             errors = {r: float((torch.trace(w.T @ v_gram @ w) - 2 * torch.trace(w.T @ v_cross)
                                 + v_sq) / count) for r, w in solutions.items()}
             self.cfg.ridge = min(errors, key=errors.get)
+        else:  # a one-value grid is that penalty
+            self.cfg.ridge = ridges[0]
         solution = solutions[self.cfg.ridge]
         L = self.cfg.input_len
         self.skip.weight.copy_(solution[:L].T.float())

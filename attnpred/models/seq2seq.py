@@ -102,8 +102,8 @@ class TransformerSeq2SeqConfig:
         for name in ("dim", "heads", "ff_dim", "max_len"):
             check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
-        check(self.encoder_layers >= 1 and self.decoder_layers >= 1, "decoder_layers",
-              "need at least one encoder and one decoder layer")
+        check(self.encoder_layers >= 1, "encoder_layers", "must be >= 1")
+        check(self.decoder_layers >= 1, "decoder_layers", "must be >= 1")
         check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
         check(self.activation in ACTIVATIONS, "activation", f"one of {sorted(ACTIVATIONS)}")
         check(self.positional in POSITIONAL, "positional", f"one of {sorted(POSITIONAL)}")

@@ -43,6 +43,8 @@ class ScratchTaggerConfig:
     """Padding token id (set from the tokenizer)."""
 
     def __post_init__(self) -> None:
+        for name in ("dim", "heads", "ff_dim"):
+            check(getattr(self, name) >= 1, name, "must be >= 1")
         check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
         check(self.layers >= 1, "layers", "must be >= 1")
         check(self.positional in POSITIONAL, "positional", f"must be one of {list(POSITIONAL)}")

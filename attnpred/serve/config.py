@@ -69,3 +69,5 @@ class ServeConfig:
         check(self.max_body_bytes >= 1, "max_body_bytes", "must be at least 1")
         check(0 <= self.port < 65536, "port", "must be in [0, 65535]")
         check(self.threads >= 1, "threads", "must be at least 1")
+        check(self.retry_after_s >= 1, "retry_after_s", "must be at least 1")
+        check(self.drain_timeout_s > 0, "drain_timeout_s", "must be > 0")

@@ -15,18 +15,18 @@ def read_stream(path: str | Path, field: str) -> list[Any]:
     path, inputs = Path(path), []
     if not path.is_file():
         raise AttnpredError("stream file not found", file=path)
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AttnpredError(f"invalid JSON ({exc.msg})", file=path, line=i) from None
-            if not isinstance(record, dict) or field not in record:
-                raise AttnpredError(f"expected an object with {field!r}", file=path, line=i,
-                                    field=field)
-            inputs.append(record[field])
+    from attnpred.data.parallel import read_lines  # decoding errors name the line
+    for i, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AttnpredError(f"invalid JSON ({exc.msg})", file=path, line=i) from None
+        if not isinstance(record, dict) or field not in record:
+            raise AttnpredError(f"expected an object with {field!r}", file=path, line=i,
+                                field=field)
+        inputs.append(record[field])
     return inputs
 
 

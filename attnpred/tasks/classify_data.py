@@ -33,7 +33,8 @@ class TextDataConfig:
     label_column: str = "label"
     """Column or key holding the label."""
     encoding: str = ""
-    """Text encoding of the files; empty: detect (UTF-8, else Latin-1)."""
+    """Text encoding of the files; empty: UTF-8 (UTF-16 by its BOM); a file that is not UTF-8
+    is read as Latin-1 with a warning naming its first non-UTF-8 line."""
     test_ratio: float = 0.2
     """Share of the training file held out as test when no test file is given."""
     dev_ratio: float = 0.2
@@ -46,6 +47,7 @@ class TextDataConfig:
     def __post_init__(self) -> None:
         check(0 <= self.test_ratio < 1, "test_ratio", "must be in [0, 1)")
         check(0 <= self.dev_ratio < 1, "dev_ratio", "must be in [0, 1)")
+        check(self.split_seed >= 0, "split_seed", "must be >= 0")
 
 
 @dataclass

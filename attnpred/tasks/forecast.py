@@ -334,8 +334,11 @@ class ForecastPredictor:
         ends = [len(s) if end is None else end for s in batch]
         for s, e in zip(batch, ends):
             if not L <= e <= len(s):
-                raise AttnpredError(f"need {L} rows of history before row {e}; the series has "
-                                    f"{len(s)} rows", field="input_len")
+                what = ("series too short:" if end is None
+                        else f"end={e} must be in [{L}, {len(s)}]:")
+                raise AttnpredError(f"{what} need {L} rows of history (input_len) before the "
+                                    f"forecast; the series has {len(s)} rows",
+                                    field="input_len" if end is None else "end")
         x = np.stack([self.scaler.transform(s.values[e - L: e])[:, self.inputs]
                       for s, e in zip(batch, ends)])
         x = torch.as_tensor(x, dtype=torch.float32, device=self.device)  # (B, L, C_in)

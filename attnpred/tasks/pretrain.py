@@ -73,6 +73,9 @@ class MLMConfig:
         check(0 < self.mask_prob < 1, "mask_prob", "must be in (0, 1)")
         check(0 <= self.dev_ratio < 1, "dev_ratio", "must be in [0, 1)")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
+        check(self.vocab_size >= 10, "vocab_size", "must be >= 10")
+        check(self.tokenizer in ("wordpiece", "bpe"), "tokenizer", "must be wordpiece or bpe")
+        check(self.seed >= 0, "seed", "must be >= 0")
 
 
 def mask_tokens(ids: Tensor, special: Tensor, cfg: MLMConfig, mask_id: int, vocab: int,

@@ -184,10 +184,12 @@ class TrainBatches:
         return [make_batch([self.pairs[i] for i in idx]) for idx in groups]
 
 
-def read_alignments(path: str, n: int) -> list[set[Link]]:
+def read_alignments(path: str, pairs: Sequence[ParallelExample]) -> list[set[Link]]:
+    """The training pairs' Pharaoh alignments: one line per pair, every link inside it."""
+    from attnpred.data.alignment import check_alignments
     aligns = read_pharaoh(path)
-    if len(aligns) != n:
-        raise AttnpredError(f"{len(aligns)} alignment lines for {n} training pairs", file=path)
+    check_alignments(aligns, [p.src for p in pairs], [p.tgt for p in pairs], path,
+                     pairs="training pairs")
     return aligns
 
 
@@ -246,7 +248,12 @@ class Seq2SeqPredictor:
     def read_inputs(self, path: str | Path, format: str | None = None) -> list[str]:
         """Source texts, one per line (.gz read)."""
         from attnpred.data.parallel import read_lines
-        return read_lines(str(path))
+        lines = read_lines(str(path))
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                raise AttnpredError("empty source line; expected words to translate",
+                                    file=path, line=number)
+        return lines
 
     @property
     def max_len(self) -> int:
@@ -326,6 +333,7 @@ class Seq2SeqPredictor:
         Words are the whitespace tokens of the given texts.
         """
         cfg = cfg or AlignConfig()
+        self._check_align_config(cfg)
         maps = self.forced_attention(src_texts, tgt_texts)
         out = []
         for m, s, t in zip(maps, src_texts, tgt_texts):
@@ -333,6 +341,19 @@ class Seq2SeqPredictor:
             out.append(word_alignment(matrix, self.tok.src_words(s, self.max_len),
                                       self.tok.tgt_words(t, self.max_len), cfg))
         return out
+
+    def _check_align_config(self, cfg: AlignConfig) -> None:
+        """The layer and heads ``cfg`` names must exist in this run's decoder."""
+        layers, heads = self.cfg.decoder_shape
+        if not cfg.average_layers and not -layers <= cfg.layer < layers:
+            raise AttnpredError(f"decoder layer {cfg.layer} does not exist: the run's decoder has "
+                                f"{layers} layer(s); choose --layer in [{-layers}, {layers - 1}] "
+                                "or --average-layers", field="layer")
+        bad = [h for h in cfg.heads if not 0 <= h < heads]
+        if bad:
+            raise AttnpredError(f"head {bad[0]} does not exist: the run's decoder layers have "
+                                f"{heads} head(s); choose --heads in [0, {heads - 1}]",
+                                field="heads")
 
     def translate(self, texts: Sequence[str], decoding: DecodingConfig | None = None,
                   return_attention: bool = False) -> list[Translation]:
@@ -423,7 +444,7 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path, *, resume: bool = 
         raise AttnpredError("no training data", field="data.train_src")
     train = _read(d, d.train_src, d.train_tgt)
     dev, test = _read(d, d.dev_src, d.dev_tgt), _read(d, d.test_src, d.test_tgt)
-    aligns = read_alignments(d.train_align, len(train)) if d.train_align else None
+    aligns = read_alignments(d.train_align, train) if d.train_align else None
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite, config=cfg)
     if resume and (run_dir / "tokenizer.src.json").is_file():
         tok = Seq2SeqTokenizer.load(run_dir)
@@ -472,6 +493,8 @@ def align_bitext(src: Sequence[str], tgt: Sequence[str], cfg: AlignConfig | None
         return eflomal_align(src, tgt, cfg.symmetrize)
     if run is None:
         raise AttnpredError("a run directory is needed unless eflomal is used", field="run")
+    from attnpred.device import resolve_device
+    resolve_device(device)
     fwd = Seq2SeqPredictor.load(run, device=device).align(src, tgt, cfg)
     if reverse is None:
         return fwd

@@ -187,7 +187,10 @@ class TagPredictor:
         data = dataclasses.replace(self.config.data, **{k: options[k] for k in ("format",
                                                         "column") if options.get(k)})
         cfg = dataclasses.replace(self.config, data=data)
-        return self.score(read_gold(cfg, str(path), self.scheme))
+        from attnpred.data.conll import check_known_tags
+        gold = read_gold(cfg, str(path), self.scheme)
+        check_known_tags(gold, self.labels.labels)
+        return self.score(gold)
 
     @staticmethod
     def format_evaluation(result: dict[str, Any]) -> str:

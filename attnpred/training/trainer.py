@@ -94,6 +94,8 @@ class TrainerConfig:
         check(self.eval_every >= 0 and self.checkpoint_every >= 0, "eval_every",
               "must be >= 0")
         check(self.grad_clip >= 0, "grad_clip", "must be >= 0")
+        check(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        check(self.seed >= 0, "seed", "must be >= 0")
 
 
 @dataclass
