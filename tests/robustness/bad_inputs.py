@@ -493,6 +493,9 @@ def forecast_data_cases() -> list[Case]:
     ]
 
 
+GUIDED = ("--guide-weight", "1", "--guide-layer", "-1")
+
+
 def seq2seq_data_cases() -> list[Case]:
     t = "seq2seq"
 
@@ -526,13 +529,13 @@ def seq2seq_data_cases() -> list[Case]:
         train_data_case(t, "jsonl-invalid", "--train", "b.jsonl",
                         '{"src": "a", "tgt": "b"}\n{"src": \n', 2, ("--train-tgt", "")),
         train_data_case(t, "align-link-beyond-sentence", "--train-align", "bad.align",
-                        "0-0\n0-9\n" + "0-0\n" * 4, 2, ("--guide-weight", "1", "--guide-layer", "-1")),
+                        "0-0\n0-9\n" + "0-0\n" * 4, 2, GUIDED),
         train_data_case(t, "align-malformed", "--train-align", "bad.align",
-                        "0-0\nzero-one\n" + "0-0\n" * 4, 2, ("--guide-weight", "1", "--guide-layer", "-1")),
+                        "0-0\nzero-one\n" + "0-0\n" * 4, 2, GUIDED),
         train_data_case(t, "align-negative-index", "--train-align", "bad.align",
-                        "0-0\n-1-0\n" + "0-0\n" * 4, 2, ("--guide-weight", "1", "--guide-layer", "-1")),
+                        "0-0\n-1-0\n" + "0-0\n" * 4, 2, GUIDED),
         train_data_case(t, "align-line-count", "--train-align", "bad.align", "0-0\n" * 3, None,
-                        ("--guide-weight", "1", "--guide-layer", "-1")),
+                        GUIDED),
         train_case(t, "guide-layer-out-of-range", lambda ws, tmp: [
             "--train-align", str(ws.data / "train.align"), "--guide-weight", "1",
             "--guide-layer", "5"], "--guide-layer"),
