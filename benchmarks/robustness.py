@@ -24,8 +24,8 @@ from common import ROOT, record, write_results
 
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "robustness")]
 
-import torch
-from bad_inputs import FAMILIES, Workspace, cases, run_one, summarise, tag_registered
+import torch  # noqa: E402
+from bad_inputs import FAMILIES, Workspace, cases, run_one, summarise, tag_registered  # noqa: E402
 
 DATASET = "generated bad inputs"
 

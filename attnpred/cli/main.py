@@ -120,7 +120,7 @@ def _run_parser(command: str, run_dir: str, module: Any) -> Parser:
 
 def _on_run(command: str, argv: list[str]) -> None:
     """evaluate / predict: the task is read from the run directory."""
-    from attnpred.api import load, run_task
+    from attnpred.api import run_task
     if not argv or argv[0].startswith("-"):
         if "-h" in argv or "--help" in argv:
             print(f"usage: attnpred {command} RUN_DIR [options]\n"
@@ -130,11 +130,33 @@ def _on_run(command: str, argv: list[str]) -> None:
                             field="RUN")
     run_dir = argv[0]
     module = registry.cli_module(run_task(run_dir))
-    args = _run_parser(command, run_dir, module).parse_args(argv[1:])
+    parser = _run_parser(command, run_dir, module)
+    args = parser.parse_args(argv[1:])
     if args.batch_size is not None and args.batch_size < 1:
         raise AttnpredError("must be >= 1", field="--batch-size")
-    if command == "evaluate":
-        return _evaluate(run_dir, args, module)
+    try:
+        if command == "evaluate":
+            return _evaluate(run_dir, args, module)
+        _predict(run_dir, args, module)
+    except AttnpredError as exc:
+        raise _named_as_flag(exc, parser, args) from None
+
+
+def _named_as_flag(exc: AttnpredError, parser: argparse.ArgumentParser,
+                   args: argparse.Namespace) -> AttnpredError:
+    """The same user error, naming the option the user typed (--beam) where the library named
+    the field it set (beam)."""
+    flags = {a.dest: a.option_strings[-1] for a in parser._actions if a.option_strings}
+    field = exc.field or ""
+    if field.startswith("inputs") and getattr(args, "text", None):  # inputs[i]: the i-th --text
+        return type(exc)(exc.message, line=exc.line, field="--text")
+    if exc.file is None and field in flags and getattr(args, field, None) is not None:
+        return type(exc)(exc.message, line=exc.line, field=flags[field])
+    return exc
+
+
+def _predict(run_dir: str, args: argparse.Namespace, module: Any) -> None:
+    from attnpred.api import load
     if not args.input and not args.text:
         raise AttnpredError("give --input FILE or --text", field="--input")
     predictor = load(run_dir, device=args.device)
