@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,16 +38,6 @@ class ParallelExample:
 
 
 # ---- readers ----------------------------------------------------------------------------
-def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a UTF-8 text file, gunzipping ``*.gz`` on the fly."""
-    path = Path(path)
-    if not path.is_file():
-        raise AttnpredError("file not found", file=path)
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def read_lines(path: str | Path) -> list[str]:
     """Lines of a text file (``.gz`` read) without their line endings.
 

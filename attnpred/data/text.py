@@ -132,10 +132,6 @@ def _read_text(path: str | Path, encoding: str | None) -> str:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise AttnpredError(f"not a valid gzip file ({exc})", file=path) from None
-    return _decode(data, encoding, path)
-
-
-def _decode(data: bytes, encoding: str | None, path: Path) -> str:
     return decode_bytes(data, encoding, path)
 
 
