@@ -18,10 +18,7 @@ from attnpred.cli.main import main
 
 CASES = cases()
 # cases that still fail, with the reason; strict: fixing one makes its xfail an error
-KNOWN: dict[str, str] = {
-    "serve:damaged-run": "serve loads runs in the app's lifespan, after uvicorn has started "
-                         "(attnpred/serve: another developer's area)",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +85,27 @@ def test_a_real_process_prints_one_line_and_exits_2(argv, ws, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, \
         proc.stderr
+
+
+def test_serve_reports_a_damaged_run_on_readyz(ws, tmp_path):
+    """Runs load after the server starts; a damaged one is a 503 on /readyz naming the file,
+    and predictions for it are refused, not served from a half-loaded model."""
+    import time
+
+    from bad_inputs import _damaged_weights
+    from fastapi.testclient import TestClient
+
+    from attnpred.serve.app import build_app
+    from attnpred.serve.config import ServeConfig
+    run = _damaged_weights(ws, tmp_path)
+    app = build_app(ServeConfig(runs=[str(run)], allow_anonymous=True))
+    with TestClient(app) as client:
+        for _ in range(200):
+            ready = client.get("/readyz")
+            if ready.json().get("failed"):
+                break
+            time.sleep(0.05)
+        assert ready.status_code == 503
+        assert "model.safetensors" in next(iter(ready.json()["failed"].values()))
+        answer = client.post("/v1/predict", json={"inputs": ["profit rose"]})
+        assert 400 <= answer.status_code < 600 and answer.status_code != 500
