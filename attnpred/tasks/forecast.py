@@ -69,6 +69,8 @@ class ForecastRunConfig:
         check(self.model in MODELS, "model", f"must be one of {MODELS}")
         check(self.batch_size >= 1 and self.eval_batch_size >= 1, "batch_size", "must be >= 1")
         check(self.windows_per_epoch >= 0, "windows_per_epoch", "must be >= 0")
+        check(self.forecaster.patch_len <= self.data.input_len, "forecaster.patch_len",
+              f"must be <= input_len ({self.data.input_len})")
 
 
 # ---- data and models ------------------------------------------------------------------------

@@ -494,7 +494,7 @@ def forecast_data_cases() -> list[Case]:
                    "--ridge-grid"),
         train_case(t, "ratios-two-values", lambda ws, tmp: ["--ratios", "0.5,0.5"], "--ratios"),
         train_case(t, "patch-longer-than-input", lambda ws, tmp: ["--patch-len", "64"],
-                   "--patch-len|'patch_len'"),
+                   "--patch-len"),
         train_case(t, "horizon-longer-than-series", lambda ws, tmp: ["--horizon", "500"],
                    "--horizon|horizon"),
     ]
