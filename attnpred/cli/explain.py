@@ -27,7 +27,7 @@ def parser() -> Parser:
                    "PNG/SVG figures)")
     p.add_argument("--format", choices=FORMATS, help="default: by the --output suffix, else html")
     p.add_argument("--methods", help="classify: comma list of maps to compute (default: every "
-                   "map but the gradient ones; 'all' for all)")
+                   "map but gradient_layers; 'all' for all)")
     p.add_argument("--faithfulness", help="classify: comma list of one-vector maps whose "
                    "per-example faithfulness to compute (e.g. rollout)")
     p.add_argument("--method", help="the map the HTML report shows first")

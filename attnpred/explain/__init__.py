@@ -32,7 +32,8 @@ def explain(predictor: Any, inputs: Sequence[Any], *, methods: Sequence[str] | N
             records (src, tgt reference, alignment); forecast: series (CSV paths or Series)
             or (series, end row) pairs.
         methods: classify only: which maps to compute (``classify.METHODS``); default
-            ``classify.DEFAULT_METHODS`` (no gradient, which costs a backward pass).
+            ``classify.DEFAULT_METHODS``: all but 'gradient_layers' (leave 'gradient' out to
+            save the backward pass).
         faithfulness: classify only: methods whose per-example faithfulness to compute.
         matrices: also keep word x word maps (for heatmaps and exports).
         batch_size: examples per forward pass (default: the run's eval batch size).
