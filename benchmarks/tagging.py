@@ -208,8 +208,9 @@ def main() -> None:
     picks = dev_picks(runs)
     for r in picks:
         print(json.dumps(r), flush=True)
-    if args.fresh:
-        write_results("tagging", everything + picks, started)
+    if args.fresh:  # a dataset's baselines come with each of its runs: keep one copy
+        unique = {json.dumps(r, sort_keys=True): r for r in everything + picks}
+        write_results("tagging", list(unique.values()), started)
     elif picks:
         merge_results("tagging", picks, started)
 
