@@ -12,6 +12,7 @@ Routes (``/v1/*`` need an API key when keys are configured):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import tempfile
 import threading
@@ -114,15 +115,18 @@ def build_app(cfg: ServeConfig, loader: Loader | None = None) -> FastAPI:
             raise HTTPException(401, "missing or invalid API key",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    @app.post("/v1/predict")
+    @app.post("/v1/predict", response_model=None,
+              responses={200: {"description": '{"model", "task", "results": [...]}'}})
     async def predict(body: PredictRequest, authorization: str | None = Header(None),
-                      x_api_key: str | None = Header(None)) -> dict:
+                      x_api_key: str | None = Header(None)) -> Response:
         """Predict a batch; each result is the run's ``Result.to_dict()``."""
         authorise(authorization, x_api_key)
         slot = _pick(slots, body.model)
         inputs = await _inputs(body, slot, cfg)
-        return {"model": slot.name, "task": slot.task,
-                "results": await _submit(slot, inputs, (body.return_attention,), cfg, metrics)}
+        results = await _submit(slot, inputs, (body.return_attention,), cfg, metrics)
+        # the results are JSON-ready already: json.dumps skips FastAPI's jsonable_encoder walk
+        return Response(json.dumps({"model": slot.name, "task": slot.task, "results": results}),
+                        media_type="application/json")
 
     @app.post("/v1/explain", response_model=None)
     async def explain(body: ExplainRequest, authorization: str | None = Header(None),
