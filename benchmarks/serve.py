@@ -184,6 +184,20 @@ def check_against_offline(results: list, offline: dict[str, Any]) -> dict[str, f
             "max_prob_diff_vs_offline": round(worst, 6)}
 
 
+def batch_totals(url: str) -> tuple[float, float]:
+    """(inputs, forwards) so far, from the server's attnpred_batch_size histogram."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+    total = count = 0.0
+    for family in text_string_to_metric_families(httpx.get(url + "/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name == "attnpred_batch_size_sum":
+                total += sample.value
+            elif sample.name == "attnpred_batch_size_count":
+                count += sample.value
+    return total, count
+
+
 def bench_side(kind: str, run: Path, texts: list[str], n: int, offline: dict,
                levels: tuple[int, ...]) -> list[dict]:
     port = free_port()
@@ -196,11 +210,14 @@ def bench_side(kind: str, run: Path, texts: list[str], n: int, offline: dict,
         asyncio.run(load(url, texts, 32, 8, attention))  # warm-up, not counted
         for c in levels:
             count = max(n // 4, 32) if c == 1 else n
+            before = batch_totals(url) if attention else None
             start_t = time.perf_counter()
             results = asyncio.run(load(url, texts, count, c, attention))
             s = summarise(results, time.perf_counter() - start_t)
             if attention:
                 s.update(check_against_offline(results, offline))
+                after = batch_totals(url)
+                s["mean_batch_size"] = round((after[0] - before[0]) / (after[1] - before[1]), 2)
             print(kind, c, s, flush=True)
             records.append(record(DATASET, "minilm", "test", "throughput_rps",
                                   s["throughput_rps"], s["wall_s"], server=kind,
