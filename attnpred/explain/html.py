@@ -156,6 +156,7 @@ def render(explanations: Sequence[Any], title: str = "attnpred explain",
            method: str | None = None) -> str:
     """The report as one HTML string."""
     css, js = _asset("report.css"), _asset("report.js")
+    data = _json_block(payload(explanations, title, method))
     csp = (f"default-src 'none'; script-src {_sha256(js)}; style-src {_sha256(css)}; "
            "img-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
     return f"""<!DOCTYPE html>
@@ -184,10 +185,11 @@ def render(explanations: Sequence[Any], title: str = "attnpred explain",
 <option value="plausibility-desc">plausibility, high first</option>
 <option value="plausibility-asc">plausibility, low first</option>
 </select></label>
-<span id="pager"><button id="prev" type="button">◀</button><span id="page"></span><button id="next" type="button">▶</button></span>
+<span id="pager"><button id="prev" type="button">◀</button><span id="page"></span>
+<button id="next" type="button">▶</button></span>
 </div>
 <main id="list"></main>
-<script type="application/json" id="report-data">{_json_block(payload(explanations, title, method))}</script>
+<script type="application/json" id="report-data">{data}</script>
 <script>{js}</script>
 </body>
 </html>

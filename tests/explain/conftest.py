@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from browser import browser_context, page  # noqa: F401  (headless Chromium fixtures)
 from textdata import synthetic_rows, write_csv
 
 import attnpred

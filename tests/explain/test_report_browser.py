@@ -8,7 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from browser import browser_context, page  # noqa: F401  (fixtures)
 from textdata import synthetic_rows
 
 from attnpred.explain import explain
@@ -88,7 +87,8 @@ def test_script_in_an_input_shows_as_text_and_runs_nothing(page, report):
     assert page.dialogs == [] and page.errors == []
     assert page.locator("img").count() == 0
     assert page.locator("script").count() == 2
-    words = page.eval_on_selector_all(".card:nth-child(2) .tok", "els => els.map(e => e.textContent)")
+    words = page.eval_on_selector_all(".card:nth-child(2) .tok",
+                                      "els => els.map(e => e.textContent)")
     assert "<" in words and "script" in words and "alert" in words
 
 

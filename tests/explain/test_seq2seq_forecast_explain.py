@@ -1,9 +1,7 @@
 """Explaining seq2seq outputs and forecasts."""
 import numpy as np
 import pytest
-import torch
 
-from attnpred.alignment.extract import AlignConfig, select_attention, word_alignment
 from attnpred.errors import AttnpredError
 from attnpred.explain import explain
 from conftest import PAIRS
