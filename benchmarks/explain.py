@@ -3,8 +3,8 @@
 1. Financial PhraseBank: a MiniLM classifier (attention pooling; 6 layers x 12 heads; trained
    on AllAgree here, or an existing run given with --fpb-run) explains 1,000 sentences of
    Sentences_50Agree that are not in the AllAgree training file, with every layer and head,
-   rollout and gradient-weighted attention, and writes the HTML report; timed beside ``predict`` alone (and with its attention); report
-   size per example.
+   rollout and gradient-weighted attention, and writes the HTML report; timed beside
+   ``predict`` alone (and with its attention); report size per example.
 2. Yelp-HAT (the split and scratch configuration of benchmarks/attention_supervision.py): the
    same timing for 100 test reviews (long inputs), and plausibility on the whole test split
    (AUPRC and top-k token F1 against the human map, scored over whitespace words) of raw
