@@ -4,7 +4,6 @@ import pytest
 
 from attnpred.errors import AttnpredError
 from attnpred.explain import explain
-from conftest import PAIRS
 
 
 def test_seq2seq_maps_links_and_gold(seq2seq):
@@ -24,7 +23,7 @@ def test_seq2seq_maps_links_and_gold(seq2seq):
 
 
 def test_seq2seq_cross_map_equals_the_models_forced_attention(seq2seq):
-    src, tgt = PAIRS[1]
+    src, tgt = "a cat sleeps", "eine Katze schläft"  # a training pair
     ex = explain(seq2seq, [{"src": src, "tgt": tgt}])[0]
     token = seq2seq.forced_attention([src], [tgt])[0]  # per layer (H, T, S)
     sw, tw = seq2seq.tok.src_words(src, 16), seq2seq.tok.tgt_words(tgt, 16)
