@@ -1,6 +1,7 @@
 """A tiny trained classifier run and a real uvicorn server on 127.0.0.1 for the serve tests."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -68,10 +69,13 @@ def serving(runs: list[str], loader: Callable | None = None, wait: bool = True,
     """Start uvicorn in a thread on a free loopback port; stop it on exit."""
     from attnpred.serve.config import ServeConfig
     from attnpred.serve.server import make_server
-    cfg = ServeConfig(runs=runs, port=free_port(), log_level="warning", **settings)
-    import os
-    os.environ["ATTNPRED_API_KEYS"] = KEY
-    server = make_server(cfg, loader)
+    cfg = ServeConfig(runs=runs, port=free_port(), log_level="warning",
+                      api_keys_env="ATTNPRED_TEST_SERVE_KEYS", **settings)
+    os.environ["ATTNPRED_TEST_SERVE_KEYS"] = KEY
+    try:
+        server = make_server(cfg, loader)  # the keys are read here
+    finally:
+        del os.environ["ATTNPRED_TEST_SERVE_KEYS"]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

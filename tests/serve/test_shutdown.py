@@ -30,10 +30,11 @@ def test_sigterm_answers_every_accepted_request(run_dir):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # a long batching wait keeps accepted requests queued when the signal arrives
+    env = {k: v for k, v in os.environ.items() if k != "ATTNPRED_API_KEYS"}  # anonymous
     proc = subprocess.Popen(
         [sys.executable, "-m", "attnpred.cli.serve", "serve", str(run_dir), "--port", str(port),
          "--allow-anonymous", "--max-wait-ms", "1500", "--max-batch", "256",
-         "--log-level", "warning"], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+         "--log-level", "warning"], cwd=ROOT, env={**env, "OMP_NUM_THREADS": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -50,7 +51,10 @@ def test_sigterm_answers_every_accepted_request(run_dir):
         with ThreadPoolExecutor(16) as pool:
             futures = [pool.submit(httpx.post, url + "/v1/predict", json={"inputs": [t]},
                                    timeout=30) for t in texts]
+            wait_until = time.monotonic() + 20
             while in_flight(url) < len(texts):  # every request accepted and waiting
+                assert time.monotonic() < wait_until, [f.result().status_code for f in futures
+                                                       if f.done()]
                 time.sleep(0.02)
             proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)
