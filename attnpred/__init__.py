@@ -18,6 +18,7 @@ _LAZY = {
     "TextDataConfig": "attnpred.tasks.classify_data:TextDataConfig",
     "TimeSeriesConfig": "attnpred.data.timeseries:TimeSeriesConfig",
     "Seq2SeqDataConfig": "attnpred.tasks.seq2seq:Seq2SeqDataConfig",
+    "TagDataConfig": "attnpred.tasks.tag:TagDataConfig",
 }
 
 

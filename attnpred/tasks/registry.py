@@ -51,6 +51,9 @@ TASKS: dict[str, TaskSpec] = {
                         "attnpred.tasks.seq2seq:train_seq2seq",
                         "attnpred.tasks.seq2seq:Seq2SeqPredictor",
                         "attnpred.cli.seq2seq", "translation and summarisation"),
+    "tag": TaskSpec("attnpred.tasks.tag:TagRunConfig", "attnpred.tasks.tag:train_tagger",
+                    "attnpred.tasks.tag:TagPredictor", "attnpred.cli.tag",
+                    "token tagging (NER, POS) with per-word attention"),
 }
 
 
