@@ -79,7 +79,7 @@ def new_page(context, offline: bool = True):
     return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context():
     reason = skip_reason()
     if reason:
