@@ -77,6 +77,10 @@ class TrainerConfig:
     """Show a progress bar with ETA."""
     tensorboard: bool = True
     """Write TensorBoard logs under run_dir/logs."""
+    average_last: int = 0
+    """Keep the weights of the last n evaluations and, when training ends, average them
+    (checkpoint averaging); the average replaces the best weights when it scores better on
+    dev (0: off)."""
     keep_checkpoint: bool = False
     """Keep checkpoints/last.pt (model, optimiser, schedule, RNG states) once the run has
     completed, to train it further; by default it is deleted then (the weights stay)."""
@@ -96,6 +100,8 @@ class TrainerConfig:
         check(self.grad_clip >= 0, "grad_clip", "must be >= 0")
         check(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         check(self.seed >= 0, "seed", "must be >= 0")
+        check(self.average_last >= 0 and self.average_last != 1, "average_last",
+              "must be 0 (off) or >= 2")
 
 
 @dataclass
@@ -107,6 +113,7 @@ class TrainState:
     step: int = 0
     best: float | None = None
     bad_evals: int = 0
+    seconds: float = 0.0
     history: list[Metrics] = field(default_factory=list)
 
 
@@ -217,6 +224,7 @@ class Trainer:
                                 f"expected one of {sorted(metrics)}", field="trainer.metric")
         value = metrics[self.cfg.metric]
         is_best = self._improved(value, state.best)
+        self._keep_for_average(state)
         if is_best:
             state.best, state.bad_evals = value, 0
             save_weights(self.model, self.run_dir / "model.safetensors")
@@ -224,6 +232,42 @@ class Trainer:
             state.bad_evals += 1
         self._log(state, {f"dev/{k}": v for k, v in metrics.items()} | {"is_best": is_best})
         return bool(self.cfg.patience) and state.bad_evals >= self.cfg.patience
+
+    def _keep_for_average(self, state: TrainState) -> None:
+        """Save this evaluation's weights for checkpoint averaging; drop older ones."""
+        n = self.cfg.average_last
+        if not n:
+            return
+        folder = self.run_dir / "checkpoints"
+        evals = sum(1 for r in state.history if any(k.startswith("dev/") for k in r)) + 1
+        save_weights(self.model, folder / f"eval-{evals:05d}.safetensors")
+        for old in sorted(folder.glob("eval-*.safetensors"))[:-n]:
+            old.unlink()
+
+    def _average(self, state: TrainState) -> None:
+        """Average the kept weights; keep the average when dev prefers it."""
+        files = sorted((self.run_dir / "checkpoints").glob("eval-*.safetensors"))
+        if self.evaluate is None or len(files) < 2:
+            return
+        total = None
+        for f in files:
+            load_weights(self.model, f)
+            sd = {k: v.detach().clone().float() for k, v in self.model.state_dict().items()}
+            total = sd if total is None else {k: total[k] + sd[k] for k in total}
+        self.model.load_state_dict({k: (v / len(files)).to(self.model.state_dict()[k].dtype)
+                                    for k, v in total.items()})
+        self.model.eval()
+        with torch.no_grad():
+            metrics = self.evaluate(self.model)
+        self.model.train()
+        better = self._improved(metrics[self.cfg.metric], state.best)
+        if better:
+            state.best = metrics[self.cfg.metric]
+            save_weights(self.model, self.run_dir / "model.safetensors")
+        self._log(state, {f"averaged/{k}": v for k, v in metrics.items()}
+                  | {"averaged/checkpoints": len(files), "is_best": better})
+        for f in files:
+            f.unlink()
 
     def _log(self, state: TrainState, metrics: dict[str, Any]) -> None:
         record = {"step": state.step, "epoch": state.epoch} | metrics
@@ -266,19 +310,23 @@ class Trainer:
                     self._log(state, {"train/loss": sum(running) / len(running),
                                       "train/lr": self.scheduler.get_last_lr()[0],
                                       "train/grad_norm": grad_norm,
-                                      "train/seconds": time.time() - t0})
+                                      "train/seconds": state.seconds + time.time() - t0})
                     running = []
                 stop = state.step >= self.total_steps
                 if self.cfg.eval_every and state.step % self.cfg.eval_every == 0:
                     stop = self._evaluate(state) or stop
                 if self.cfg.checkpoint_every and state.step % self.cfg.checkpoint_every == 0:
+                    state.seconds, t0 = state.seconds + time.time() - t0, time.time()
                     self._checkpoint(state)
             if state.batch == len(batches):
                 state.epoch, state.batch = state.epoch + 1, 0
                 if not self.cfg.eval_every:
                     stop = self._evaluate(state) or stop
                 if not self.cfg.checkpoint_every:
+                    state.seconds, t0 = state.seconds + time.time() - t0, time.time()
                     self._checkpoint(state)
+        state.seconds += time.time() - t0
+        self._average(state)
         self._finish(state, bar)
         return state
 

@@ -1,4 +1,6 @@
 """The trainer: exact resume after a kill mid-epoch, accumulation, early stopping, schedules."""
+import json
+
 import torch
 import pytest
 
@@ -150,3 +152,30 @@ def test_eval_at_start_keeps_the_starting_weights_when_training_only_hurts(tmp_p
         same = all(torch.equal(start[k], v) for k, v in model.state_dict().items())
         assert same is at_start
         assert len(calls) == 2 + at_start and state.best == pytest.approx(0.9)
+
+
+def test_checkpoint_averaging_averages_the_last_evaluations(tmp_path):
+    """average_last=3: the weights of the last 3 evaluations are kept and averaged; the mean
+    is evaluated, logged, and kept only when dev prefers it."""
+    source, ids, labels = make_source()
+    model = tiny_model()
+    seen = []
+
+    def evaluate(m):
+        seen.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+        return accuracy_fn(ids, labels)(m)
+
+    Trainer(model, cfg(epochs=4, eval_every=0, checkpoint_every=0, average_last=3), tmp_path,
+            evaluate=evaluate).fit(source)
+    # 4 epoch evaluations, then one of the average of the last 3
+    assert len(seen) == 5
+    for k, v in seen[-1].items():
+        if v.is_floating_point():
+            expected = sum(s[k] for s in seen[1:4]) / 3
+            assert torch.allclose(v, expected, atol=1e-6), k
+    log = [json.loads(x) for x in (tmp_path / "train_log.jsonl").read_text()
+           .splitlines()]
+    assert log[-1]["averaged/checkpoints"] == 3
+    assert not list((tmp_path / "checkpoints").glob("eval-*"))
+    with pytest.raises(Exception, match="average_last"):
+        TrainerConfig(average_last=1)
