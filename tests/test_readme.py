@@ -13,7 +13,6 @@ import shlex
 import shutil
 from pathlib import Path
 
-import pytest
 import torch
 from textdata import synthetic_rows, write_csv
 
