@@ -48,6 +48,10 @@ def train(config: Any, run_dir: str | Path, *, resume: bool = False,
         run_dir: the run directory; a completed run is refused unless ``overwrite``.
         resume: continue an interrupted run from its checkpoint (same final weights).
         overwrite: replace what attnpred wrote there before.
+
+    Started by ``torchrun --nproc-per-node N`` the same call trains with N processes
+    (DistributedDataParallel; gloo on CPU, NCCL on CUDA): each takes 1/N of every batch, and
+    rank 0 alone writes ``run_dir``.
     Returns:
         The metrics also written to ``run_dir/metrics.json``.
     """
@@ -57,4 +61,8 @@ def train(config: Any, run_dir: str | Path, *, resume: bool = False,
                             f"{[registry.spec(t).config.split(':')[1] for t in registry.TASKS]})")
     if not isinstance(config, registry.config_class(task)):
         raise AttnpredError(f"task {task!r} needs a {registry.config_class(task).__name__}")
-    return registry.train_function(task)(config, run_dir, resume=resume, overwrite=overwrite)
+    from attnpred import distributed
+    distributed.init(getattr(getattr(config, "trainer", None), "device", "cpu"))
+    with distributed.main_rank_writes():  # under torchrun, rank 0 writes the run directory
+        return registry.train_function(task)(config, run_dir, resume=resume,
+                                             overwrite=overwrite)

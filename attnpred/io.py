@@ -7,14 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from attnpred.distributed import writes_allowed
 from attnpred.errors import AttnpredError
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` then move the temp file over ``path`` in one rename.
 
-    A crash before the rename leaves any earlier file at ``path`` untouched.
+    A crash before the rename leaves any earlier file at ``path`` untouched. On ranks > 0 of a
+    distributed training nothing is written (rank 0 writes the run directory).
     """
+    if not writes_allowed():
+        return
     path = Path(path)
     if path.is_dir():
         raise AttnpredError("is a directory; expected a file name to write", file=path)
@@ -34,6 +38,25 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        raise
+
+
+def atomic_write_dir(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_dir)`` (e.g. a ``save_pretrained``) then move the temp folder to
+    ``path`` (replacing an earlier one); dropped on ranks > 0 like ``atomic_write``."""
+    if not writes_allowed():
+        return
+    import shutil
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        write(tmp)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

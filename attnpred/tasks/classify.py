@@ -22,7 +22,7 @@ from attnpred.data.splits import save_split
 from attnpred.errors import AttnpredError
 from attnpred.evaluation.classification import evaluate_with_baseline, format_report, majority_label
 from attnpred.evaluation.rationale_report import evaluate_rationales, format_rationales
-from attnpred.io import atomic_write_text
+from attnpred.io import atomic_write_dir, atomic_write_text
 from attnpred.models.hf_classifier import resolve_model_dir
 from attnpred.supervision.gold import gold_tensors, rationale_records
 from attnpred.supervision.wrapper import AttentionSupervised, unwrap
@@ -45,7 +45,7 @@ def make_tokenizer(cfg: ClassifyRunConfig, train_texts: list[str], run_dir: Path
         tok = train_tokenizer(train_texts, cfg.tokenizer, cfg.vocab_size)
     else:
         tok = load_tokenizer(resolve_model_dir(cfg.pretrained.model_dir))
-    tok.save_pretrained(str(tok_dir))
+    atomic_write_dir(tok_dir, tok.save_pretrained)
     return tok
 
 
@@ -82,7 +82,7 @@ def train_classifier(cfg: ClassifyRunConfig, run_dir: str | Path, *, resume: boo
     seed_everything(cfg.trainer.seed)
     model = build_model(cfg)
     if cfg.model == "pretrained":
-        model.encoder.config.save_pretrained(str(run_dir / "encoder"))
+        atomic_write_dir(run_dir / "encoder", model.encoder.config.save_pretrained)
     if cfg.init_from and cfg.model == "scratch":
         from attnpred.tasks.pretrain import load_pretrained_encoder
         load_pretrained_encoder(model, cfg.init_from)

@@ -26,7 +26,7 @@ from attnpred.config import check, load_config, save_config
 from attnpred.data.encoding import bucket_batches, encode_texts, pad, train_tokenizer
 from attnpred.data.text import read_texts
 from attnpred.errors import AttnpredError
-from attnpred.io import atomic_write
+from attnpred.io import atomic_write, atomic_write_dir
 from attnpred.models.classifier import ClassifierConfig, TransformerClassifier
 from attnpred.models.mlm import MaskedLM
 from attnpred.tasks.rundir import finish_run, prepare_run_dir
@@ -154,7 +154,7 @@ def pretrain_mlm(cfg: MLMConfig, out_dir: str | Path, *, resume: bool = False,
     n_dev = int(round(cfg.dev_ratio * len(texts)))
     train, dev = texts[n_dev:], texts[:n_dev]
     tokenizer = train_tokenizer(train, cfg.tokenizer, cfg.vocab_size)
-    tokenizer.save_pretrained(str(out_dir / "tokenizer"))
+    atomic_write_dir(out_dir / "tokenizer", tokenizer.save_pretrained)
     cfg.model.vocab_size, cfg.model.pad_id = len(tokenizer), tokenizer.pad_token_id
     save_config(cfg, out_dir / "config.json")
     def enc(xs: list[str]) -> list[list[int]]:

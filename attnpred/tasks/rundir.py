@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TypeVar
 
+from attnpred import distributed
 from attnpred.config import load_config
 from attnpred.errors import AttnpredError
 from attnpred.io import atomic_write_text
@@ -106,6 +107,15 @@ def prepare_run_dir(run_dir: str | Path, *, resume: bool = False, overwrite: boo
         AttnpredError: the folder cannot be used as asked.
     """
     run_dir = Path(run_dir)
+    if not distributed.writes_allowed():  # a rank > 0: rank 0 prepares the folder
+        distributed.barrier()
+        return run_dir
+    _prepare(run_dir, resume, overwrite, config)
+    distributed.barrier()
+    return run_dir
+
+
+def _prepare(run_dir: Path, resume: bool, overwrite: bool, config: Any) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise AttnpredError("exists and is not a directory", file=run_dir)
     busy = run_dir.is_dir() and any(run_dir.iterdir())
@@ -132,13 +142,14 @@ def prepare_run_dir(run_dir: str | Path, *, resume: bool = False, overwrite: boo
         record = {"created": time.time(),
                   "config": None if config is None else config_to_dict(config)}
         atomic_write_text(run_dir / OWNER, json.dumps(record) + "\n")
-    return run_dir
 
 
 def finish_run(run_dir: str | Path, metrics: dict[str, Any], report: str, *,
                keep_checkpoint: bool = False) -> dict[str, Any]:
     """Write metrics.json and report.txt, mark the run complete, then drop the resume checkpoint."""
     run_dir = Path(run_dir)
+    if not distributed.writes_allowed():
+        return metrics
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(run_dir / "report.txt", report.rstrip("\n") + "\n")
     atomic_write_text(run_dir / COMPLETE, json.dumps({"completed": time.time()}) + "\n")

@@ -24,7 +24,7 @@ from attnpred.data.labels import LabelVocab
 from attnpred.data.tagging import TagTrainBatches, encode_sentences
 from attnpred.errors import AttnpredError
 from attnpred.evaluation.tagging import MajorityTagger, format_report
-from attnpred.io import atomic_write_text
+from attnpred.io import atomic_write_dir, atomic_write_text
 from attnpred.models.hf_classifier import resolve_model_dir
 from attnpred.models.tagger import PretrainedTaggerConfig, ScratchTaggerConfig, build_tagger
 from attnpred.tasks.rundir import finish_run, prepare_run_dir
@@ -159,7 +159,7 @@ def _tokenizer(cfg: TagRunConfig, train: list[TaggedSentence], run_dir: Path):
                               cfg.vocab_size, lowercase=cfg.lowercase)
     else:
         tok = load_tokenizer(resolve_model_dir(cfg.pretrained.model_dir))
-    tok.save_pretrained(str(tok_dir))
+    atomic_write_dir(tok_dir, tok.save_pretrained)
     return tok
 
 
@@ -207,7 +207,7 @@ def train_tagger(cfg: TagRunConfig, run_dir: str | Path, *, resume: bool = False
     seed_everything(cfg.trainer.seed)
     model = build_model(cfg, len(labels))
     if cfg.model == "pretrained":
-        model.encoder.encoder.config.save_pretrained(str(run_dir / "encoder"))
+        atomic_write_dir(run_dir / "encoder", model.encoder.encoder.config.save_pretrained)
     if model.crf is not None:
         forbid_illegal(model, labels, cfg.scheme)
     predictor = TagPredictor(model, tokenizer, labels, cfg, majority)

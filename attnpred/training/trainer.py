@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from attnpred import distributed as dist
 from attnpred.config import check
 from attnpred.errors import AttnpredError
 from attnpred.io import atomic_write_text
@@ -150,7 +151,9 @@ class Trainer:
 
     # ---- setup -------------------------------------------------------------------------
     def _setup(self, source: BatchSource, resume: bool) -> TrainState:
+        self.device = dist.local_device(self.device)
         self.model.to(self.device)
+        self.net = self._wrap(source)
         steps_per_epoch = math.ceil(len(source(0)) / self.cfg.accumulate)
         self.total_steps = self.cfg.max_steps or steps_per_epoch * self.cfg.epochs
         if self.cfg.max_steps:
@@ -161,11 +164,25 @@ class Trainer:
         self.writer = self._tensorboard()
         if resume and self.ckpt_path.exists():
             return self._restore()
-        seed_everything(self.cfg.seed)
+        seed_everything(self.cfg.seed + dist.rank())  # ranks draw different dropout masks
         return TrainState()
 
+    def _wrap(self, source: BatchSource) -> nn.Module:
+        """The model under DistributedDataParallel when torchrun started several processes
+        (after checking that every rank reads the same data)."""
+        if not dist.active():
+            return self.model
+        from torch.nn.parallel import DistributedDataParallel
+        first = source(0)[0]
+        probe = sum(float(v.float().sum()) for v in first.values() if isinstance(v, torch.Tensor))
+        if len(set(dist.gather(round(probe, 3)))) > 1:
+            raise AttnpredError("the processes read different training batches (data or "
+                                "tokenizer differ between ranks)")
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(self.model, device_ids=ids)
+
     def _tensorboard(self):
-        if not self.cfg.tensorboard:
+        if not self.cfg.tensorboard or not dist.is_main():
             return None
         from torch.utils.tensorboard import SummaryWriter
         return SummaryWriter(str(self.run_dir / "logs"))
@@ -175,26 +192,42 @@ class Trainer:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"])
+        set_rng_state(self._own_rng(ckpt["rng"]))
         state = TrainState(**ckpt["state"])
         # the log keeps what the checkpoint had seen: records written after it are replayed
         atomic_write_text(self.run_dir / "train_log.jsonl",
                           "".join(json.dumps(r) + "\n" for r in state.history))
         return state
 
+    @staticmethod
+    def _own_rng(saved: Any) -> dict[str, Any]:
+        """This rank's random state from a checkpoint (a list, one per rank, when it was
+        written by a distributed run)."""
+        saved = saved if isinstance(saved, list) else [saved]
+        if len(saved) != dist.world_size():
+            raise AttnpredError(f"the checkpoint was written by {len(saved)} process(es); resume "
+                                f"it with the same number (now {dist.world_size()})",
+                                field="resume")
+        return saved[dist.rank()]
+
     def _checkpoint(self, state: TrainState) -> None:
+        states = dist.gather(rng_state())  # every rank's, written by rank 0
         save_checkpoint(self.ckpt_path, {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "rng": rng_state(),
-            "state": state.__dict__})
+            "scheduler": self.scheduler.state_dict(),
+            "rng": states if dist.active() else states[0], "state": state.__dict__})
 
     # ---- one step ----------------------------------------------------------------------
     def _backward(self, batch: Batch) -> float:
+        """Forward and backward this rank's share of ``batch``; its loss is weighted so that
+        DDP's mean over ranks equals the whole batch's loss."""
+        batch, share = dist.shard_batch(batch)
         use_amp = self.cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = self.model(**move(batch, self.device)).loss
-        (loss / self.cfg.accumulate).backward()
-        return float(loss.detach())
+            loss = self.net(**move(batch, self.device)).loss
+        scale = share * dist.world_size()
+        (loss * scale / self.cfg.accumulate).backward()
+        return float(loss.detach()) * scale
 
     def _optimizer_step(self) -> float:
         norm = 0.0
@@ -215,6 +248,8 @@ class Trainer:
         """Evaluate, keep the best weights; return True when training should stop early."""
         if self.evaluate is None:
             return False
+        if not dist.is_main():  # rank 0 evaluates and decides for all
+            return dist.broadcast_flag(False)
         self.model.eval()
         with torch.no_grad():
             metrics = self.evaluate(self.model)
@@ -231,7 +266,8 @@ class Trainer:
         else:
             state.bad_evals += 1
         self._log(state, {f"dev/{k}": v for k, v in metrics.items()} | {"is_best": is_best})
-        return bool(self.cfg.patience) and state.bad_evals >= self.cfg.patience
+        return dist.broadcast_flag(bool(self.cfg.patience) and
+                                   state.bad_evals >= self.cfg.patience)
 
     def _keep_for_average(self, state: TrainState) -> None:
         """Save this evaluation's weights for checkpoint averaging; drop older ones."""
@@ -247,7 +283,7 @@ class Trainer:
     def _average(self, state: TrainState) -> None:
         """Average the kept weights; keep the average when dev prefers it."""
         files = sorted((self.run_dir / "checkpoints").glob("eval-*.safetensors"))
-        if self.evaluate is None or len(files) < 2:
+        if self.evaluate is None or len(files) < 2 or not dist.is_main():
             return
         total = None
         for f in files:
@@ -272,6 +308,8 @@ class Trainer:
     def _log(self, state: TrainState, metrics: dict[str, Any]) -> None:
         record = {"step": state.step, "epoch": state.epoch} | metrics
         state.history.append(record)
+        if not dist.is_main():
+            return
         with open(self.run_dir / "train_log.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
         if self.writer is not None:
@@ -289,7 +327,8 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         state = self._setup(source, resume)
         self.model.train()
-        bar = tqdm(total=self.total_steps, initial=state.step, disable=not self.cfg.progress,
+        bar = tqdm(total=self.total_steps, initial=state.step,
+                   disable=not self.cfg.progress or not dist.is_main(),
                    desc="train", dynamic_ncols=True)
         stop, t0, running = state.step >= self.total_steps, time.time(), []
         if self.cfg.eval_at_start and state.step == 0 and not state.history:
@@ -307,7 +346,8 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix(loss=f"{running[-1]:.4f}")
                 if state.step % 50 == 0 or at_end:
-                    self._log(state, {"train/loss": sum(running) / len(running),
+                    loss = dist.mean_over_ranks(sum(running) / len(running))
+                    self._log(state, {"train/loss": loss,
                                       "train/lr": self.scheduler.get_last_lr()[0],
                                       "train/grad_norm": grad_norm,
                                       "train/seconds": state.seconds + time.time() - t0})
@@ -334,9 +374,11 @@ class Trainer:
     def _finish(self, state: TrainState, bar: tqdm) -> None:
         bar.close()
         weights = self.run_dir / "model.safetensors"
-        if self.evaluate is None or state.best is None:
+        best = dist.broadcast_flag(self.evaluate is not None and state.best is not None)
+        if not best:
             save_weights(self.model, weights)
-        else:  # leave the caller holding the best weights, as saved
+        dist.barrier()  # rank 0 has written the weights every rank now holds
+        if best:  # leave the caller holding the best weights, as saved
             load_weights(self.model, weights)
         if self.writer is not None:
             self.writer.close()
