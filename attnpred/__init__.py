@@ -6,11 +6,11 @@ its predictor. The run configs (``ClassifyRunConfig``, ``ForecastRunConfig``,
 """
 from typing import Any
 
-from attnpred.api import load, train
+from attnpred.api import load, merge_shards, predict_file, train
 from attnpred.errors import AttnpredError
 
 __version__ = "0.1.0"
-__all__ = ["load", "train", "AttnpredError", "__version__", "ClassifyRunConfig",
+__all__ = ["load", "train", "predict_file", "merge_shards", "AttnpredError", "__version__", "ClassifyRunConfig",
            "ForecastRunConfig", "Seq2SeqRunConfig", "TrainerConfig"]
 
 _LAZY = {

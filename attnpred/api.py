@@ -66,3 +66,26 @@ def train(config: Any, run_dir: str | Path, *, resume: bool = False,
     with distributed.main_rank_writes():  # under torchrun, rank 0 writes the run directory
         return registry.train_function(task)(config, run_dir, resume=resume,
                                              overwrite=overwrite)
+
+
+def predict_file(run: Any, input: str | Path, output: str | Path | None = None,
+                 **options: Any) -> dict[str, Any]:
+    """Predict a file of any size with bounded memory, optionally one shard of N.
+
+    Args:
+        run: a run directory or a loaded predictor.
+        input: the input file; output: JSONL / CSV file, or the folder of a shard.
+        options: as ``attnpred.tasks.batch_predict.predict_file`` (``shard=(i, n)``,
+            ``chunk_size``, ``return_attention``, ``read_options``, ``predict_options``).
+    Returns:
+        rows, seconds, rows_per_second and the output path.
+    """
+    from attnpred.tasks.batch_predict import predict_file as _predict_file
+    predictor = load(run) if isinstance(run, (str, Path)) else run
+    return _predict_file(predictor, input, output, **options)
+
+
+def merge_shards(folder: str | Path, output: str | Path) -> dict[str, Any]:
+    """Merge the parts of a sharded ``predict_file`` into one JSONL file in input order."""
+    from attnpred.tasks.batch_predict import merge_shards as _merge
+    return _merge(folder, output)

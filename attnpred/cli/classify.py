@@ -6,11 +6,9 @@ dataclasses' field docstrings.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # flag -> dotted config field of ClassifyRunConfig
 TRAIN_FLAGS = {
@@ -101,14 +99,3 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
 def evaluate_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"text_column": args.text_column, "label_column": args.label_column,
             "batch_size": args.batch_size}
-
-
-def to_csv(results: Sequence[Any]) -> str:
-    """text, label, probability, the five most-attended words."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["text", "label", "probability", "top_words"])
-    for r in results:
-        w.writerow([r.text, r.label, f"{r.probabilities[r.label]:.6f}",
-                    " ".join(word for word, _ in r.top_words(5))])
-    return buf.getvalue()

@@ -48,9 +48,6 @@ def predict_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"end": args.end}
 
 
-def to_csv(results: Sequence[Any]) -> str:
-    """The forecast table: a date column and one column per target."""
-    return "".join(r.to_frame().to_csv(index=False) for r in results)
 
 
 def after_predict(results: Sequence[Any], args: argparse.Namespace) -> None:

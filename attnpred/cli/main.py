@@ -28,6 +28,7 @@ EXTRA_COMMANDS = {
     "export": "attnpred.cli.serve:export",
     "prune": "attnpred.cli.serve:prune",
     "monitor": "attnpred.cli.serve:monitor",
+    "merge-shards": "attnpred.cli.main:merge_shards_command",
 }
 TASK_LIST = ",".join(registry.TASKS)
 USAGE = f"""usage: attnpred <command> [options]
@@ -36,6 +37,8 @@ commands:
   train     --task {{{TASK_LIST}}} --train FILE --out RUN ...   train into a run directory
   evaluate  RUN --input FILE [--output metrics.json]        score a run on labelled data
   predict   RUN (--input FILE | --text T ...) [--output F]  predict, with attention if asked
+            [--shard i/N --output DIR]                      one shard of a big file (streamed)
+  merge-shards DIR --output F                               join the shards in input order
   align     RUN --input SRC --ref TGT --output F            word alignments from a seq2seq run
   explain   RUN (--input FILE | --text T ...) --output F    attention views (HTML, JSON, PNG)
   serve     RUN [RUN ...]                                   HTTP server
@@ -114,6 +117,11 @@ def _run_parser(command: str, run_dir: str, module: Any) -> Parser:
         parser.add_argument("--text", action="append", help="an input text (repeatable)")
         parser.add_argument("--no-attention", action="store_true",
                             help="leave attention out of the results")
+        parser.add_argument("--shard", help="i/N: predict rows k with k %% N == i only, into "
+                            "the folder --output (default under torchrun: RANK/WORLD_SIZE)")
+        parser.add_argument("--chunk-size", type=int, default=1000,
+                            help="inputs read, predicted and written at a time (memory bound)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     _hook(module, f"add_{command}_options", parser)
     return parser
 
@@ -161,6 +169,9 @@ def _predict(run_dir: str, args: argparse.Namespace, module: Any) -> None:
         raise AttnpredError("give --input FILE or --text", field="--input")
     predictor = load(run_dir, device=args.device)
     options = _hook(module, "read_options", args, default={})
+    shard = _shard(args)
+    if args.input and not args.text and (shard or _streams(predictor, module, args)):
+        return _predict_stream(predictor, args, module, options, shard)
     inputs = list(args.text) if args.text else predictor.read_inputs(
         args.input, format=args.format, **options)
     if not inputs:
@@ -169,8 +180,56 @@ def _predict(run_dir: str, args: argparse.Namespace, module: Any) -> None:
                                 batch_size=args.batch_size,
                                 **_hook(module, "predict_options", args, default={}))
     from attnpred.cli.common import write_results
-    write_results(results, args.output, getattr(module, "to_csv", None))
+    write_results(results, args.output, getattr(predictor, "to_csv", None))
     _hook(module, "after_predict", results, args)
+
+
+def _shard(args: argparse.Namespace) -> tuple[int, int] | None:
+    """--shard i/N, or this process's rank under torchrun."""
+    from attnpred import distributed
+    from attnpred.tasks.batch_predict import parse_shard
+    if args.shard:
+        return parse_shard(args.shard)
+    if distributed.world_size() > 1:
+        return distributed.rank(), distributed.world_size()
+    return None
+
+
+def _streams(predictor: Any, module: Any, args: argparse.Namespace) -> bool:
+    """Whether the input is read and written a chunk at a time (bounded memory)."""
+    return hasattr(predictor, "iter_inputs") and not _hook(module, "needs_all_results", args,
+                                                           default=False)
+
+
+def _predict_stream(predictor: Any, args: argparse.Namespace, module: Any,
+                    options: dict[str, Any], shard: tuple[int, int] | None) -> None:
+    from attnpred.tasks.batch_predict import predict_file
+    if args.chunk_size < 1:
+        raise AttnpredError("must be >= 1", field="--chunk-size")
+    if shard and args.output and Path(args.output).suffix:
+        raise AttnpredError("a shard is written into a folder; give --output DIR",
+                            field="--output")
+    summary = predict_file(
+        predictor, args.input, args.output, read_options={"format": args.format, **options},
+        predict_options=_hook(module, "predict_options", args, default={}),
+        chunk_size=args.chunk_size, shard=shard, return_attention=not args.no_attention,
+        batch_size=args.batch_size,
+        progress=not args.no_progress and sys.stderr.isatty())
+    if args.output:
+        print(f"{summary['rows']} predictions written to {summary['output']} "
+              f"({summary['rows_per_second']:.0f} rows/s)")
+
+
+def merge_shards_command(argv: list[str]) -> None:
+    parser = Parser(prog="attnpred merge-shards DIR",
+                    description="Join the parts of 'attnpred predict --shard i/N' into one "
+                                "JSONL file, in input order.")
+    parser.add_argument("folder", help="the folder the shards were written to")
+    parser.add_argument("--output", required=True, help="the merged JSONL file")
+    args = parser.parse_args(argv)
+    from attnpred.api import merge_shards
+    summary = merge_shards(args.folder, args.output)
+    print(f"{summary['rows']} rows from {summary['shards']} shards written to {args.output}")
 
 
 def _evaluate(run_dir: str, args: argparse.Namespace, module: Any) -> None:

@@ -72,15 +72,6 @@ def after_evaluate(result: dict[str, Any], args: argparse.Namespace, predictor: 
         atomic_write_text(args.hyps, "".join(h + "\n" for h in result["outputs"]))
 
 
-def to_csv(results: Any) -> str:
-    import csv
-    import io
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["source", "output", "score"])
-    for r in results:
-        w.writerow([r.source, r.text, f"{r.score:.6f}"])
-    return buf.getvalue()
 
 
 def align(argv: list[str]) -> None:

@@ -6,8 +6,6 @@ The commands are generic (``attnpred train --task tag``, ``attnpred evaluate RUN
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from typing import Any, Sequence
 
 from attnpred.io import atomic_write_text
@@ -52,15 +50,11 @@ def add_predict_options(parser: argparse.ArgumentParser) -> None:
                         "(word<TAB>tag, a blank line between sentences) here")
 
 
-def to_csv(results: Sequence[Any]) -> str:
-    """One row per word: sentence, word index, word, tag."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["sentence", "index", "word", "tag"])
-    for i, r in enumerate(results):
-        for j, (word, tag) in enumerate(zip(r.words, r.tags)):
-            w.writerow([i, j, word, tag])
-    return buf.getvalue()
+
+
+def needs_all_results(args: argparse.Namespace) -> bool:
+    """--conll writes the whole file at the end: predict without streaming."""
+    return bool(args.conll)
 
 
 def after_predict(results: Sequence[Any], args: argparse.Namespace) -> None:

@@ -200,28 +200,37 @@ def read_words(path: str | Path, fmt: str = "auto",
     """Untagged input for prediction: a ``.txt`` file (one sentence per line, words split on
     whitespace), or CoNLL / CoNLL-U (the word column is used, tags ignored; a CoNLL file may
     hold only one word per line)."""
+    return list(iter_words(path, fmt, encoding))
+
+
+def iter_words(path: str | Path, fmt: str = "auto",
+               encoding: str = "utf-8") -> Iterator[TaggedSentence]:
+    """``read_words`` one sentence at a time: .txt and CoNLL files are streamed line by line
+    (bounded memory); CoNLL-U is read whole."""
+    from attnpred.data.text import stream_lines
     path = Path(path)
     if not path.is_file():
         raise AttnpredError("file not found", file=path)
     if fmt == "txt" or (fmt == "auto" and path.suffix.lower() == ".txt"):
-        lines = _decoded_lines(path.read_bytes(), str(path), encoding)
-        return [TaggedSentence(line.split(), [], str(path), [n] * len(line.split()))
-                for n, line in enumerate(lines, 1) if line.strip()]
+        for n, line in enumerate(stream_lines(path, encoding), 1):
+            if line.strip():
+                yield TaggedSentence(line.split(), [], str(path), [n] * len(line.split()))
+        return
     if detect_format(path, fmt) == "conllu":
-        return [TaggedSentence(s.words, [], s.source, s.lines) for s in read_conllu(path)]
-    sentences, cur = [], TaggedSentence([], [], str(path), [])
-    for number, raw in enumerate(_decoded_lines(path.read_bytes(), str(path), encoding), 1):
+        yield from (TaggedSentence(s.words, [], s.source, s.lines) for s in read_conllu(path))
+        return
+    cur = TaggedSentence([], [], str(path), [])
+    for number, raw in enumerate(stream_lines(path, encoding), 1):
         word = (raw.split("\t")[0] if "\t" in raw else raw.split()[0]) if raw.strip() else ""
         if not word.strip():
             if cur.words:
-                sentences.append(cur)
+                yield cur
             cur = TaggedSentence([], [], str(path), [])
         elif word != "-DOCSTART-":
             cur.words.append(word.strip())
             cur.lines.append(number)
     if cur.words:
-        sentences.append(cur)
-    return sentences
+        yield cur
 
 
 def to_conll(words: list[list[str]], tags: list[list[str]]) -> str:

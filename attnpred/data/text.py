@@ -15,7 +15,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from attnpred.errors import AttnpredError
 
@@ -76,9 +76,10 @@ def read_examples(path: str | Path, *, format: str = "auto", text_column: str = 
     fmt = _resolve_format(path, format, text, FORMATS)
     source = str(path)
     if fmt in ("csv", "tsv"):
-        examples = _read_delimited(text, source, fmt, text_column, label_column, require_label)
+        examples = list(_read_delimited(text, source, fmt, text_column, label_column,
+                                        require_label))
     elif fmt == "jsonl":
-        examples = _read_jsonl(text, source, text_column, label_column, require_label)
+        examples = list(_read_jsonl(text, source, text_column, label_column, require_label))
     elif fmt == "fpb":
         examples = _read_fpb(text, source)
     else:
@@ -112,6 +113,84 @@ def read_texts(path: str | Path, *, format: str = "auto", text_column: str = "te
         return texts
     return [ex.text for ex in read_examples(path, format=format, text_column=text_column,
                                             encoding=encoding, require_label=False)]
+
+
+def iter_texts(path: str | Path, *, format: str = "auto", text_column: str = "text",
+               encoding: str | None = None) -> Iterator[tuple[int, str]]:
+    """``(line, text)`` of an unlabelled file, read lazily with bounded memory (for files
+    larger than memory): lines (.txt), CSV, TSV or JSONL, ``.gz`` read as a stream.
+
+    Same checks and errors as ``read_texts``, except that a file which is not UTF-8 needs its
+    ``encoding`` (the whole-file Latin-1 judgement of ``read_texts`` cannot be made on a
+    stream).
+    """
+    source = str(path)
+    fmt = "lines" if format == "lines" or (format == "auto" and _base_suffix(path) == ".txt") \
+        else _resolve_format(path, format, "", ("csv", "tsv", "jsonl"))
+    lines = stream_lines(path, encoding)
+    if fmt == "lines":
+        rows: Iterator[tuple[int, str]] = _numbered_lines(lines)
+    elif fmt in ("csv", "tsv"):
+        rows = ((e.line, e.text) for e in _read_delimited(lines, source, fmt, text_column, "",
+                                                          False))
+    else:
+        rows = ((e.line, e.text) for e in _read_jsonl(lines, source, text_column, "", False))
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        raise AttnpredError("no examples in file", file=source)
+
+
+def stream_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
+    """The file's lines without line endings, decoded one at a time (``.gz`` streamed).
+
+    Without ``encoding``, as ``decode_bytes`` judges a whole file: UTF-8; a line with a damaged
+    byte among valid UTF-8 characters, or NUL bytes, is an error; a line that is plain 8-bit
+    text is read as Latin-1 with one ``TextEncodingWarning`` naming it.
+
+    Raises:
+        AttnpredError: missing file, damaged gzip, or a line that does not decode (naming it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AttnpredError("file not found" if not path.exists() else "not a regular file",
+                            file=path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    warned = False
+    try:
+        with opener(path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf") and encoding is None:
+                    raw = raw[3:]
+                text, fallback = _decode_line(raw, encoding, path, number)
+                if fallback and not warned:
+                    import warnings
+                    warnings.warn(TextEncodingWarning(
+                        f"{path}:{number}: not valid UTF-8; read as latin-1. Pass the file's "
+                        "encoding to choose another"), stacklevel=2)
+                    warned = True
+                yield text.rstrip("\n").rstrip("\r")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise AttnpredError(f"cannot read file ({exc})", file=path) from None
+
+
+def _decode_line(raw: bytes, encoding: str | None, path: Path,
+                 number: int) -> tuple[str, bool]:
+    """(text, whether it fell back to Latin-1)."""
+    try:
+        return raw.decode(encoding or "utf-8"), False
+    except LookupError:
+        raise AttnpredError(f"unknown text encoding {encoding!r}", file=path,
+                            field="encoding") from None
+    except UnicodeDecodeError as exc:
+        if encoding is not None or b"\x00" in raw or _has_utf8_sequences(raw):
+            what = "binary content" if b"\x00" in raw else exc.reason
+            raise AttnpredError(f"cannot decode as {encoding or 'utf-8'} ({what}); fix the "
+                                "line or pass the file's encoding", file=path, line=number,
+                                field="encoding") from None
+    return raw.decode("latin-1"), True
 
 
 # ---- bytes to text ------------------------------------------------------------------------
@@ -241,9 +320,13 @@ def _looks_like_fpb(text: str) -> bool:
     return False
 
 
-def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+def _lines(text: str | Iterable[str]) -> Iterable[str]:
+    return text.split("\n") if isinstance(text, str) else text
+
+
+def _numbered_lines(text: str | Iterable[str]) -> Iterator[tuple[int, str]]:
     """Yield ``(1-based line number, stripped line)`` for every non-blank line."""
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         line = line.strip()
         if line:
             yield number, line
@@ -259,14 +342,15 @@ def _require_text(value: str, source: str, line: int, field_name: str) -> str:
 
 # ---- CSV / TSV ----------------------------------------------------------------------------
 
-def _csv_rows(text: str, source: str, fmt: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(text: str | Iterable[str], source: str,
+              fmt: str) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(start line, fields)`` for each non-blank record.
 
     TSV is read without quoting (IANA TSV: fields hold no tabs or newlines), so a stray
     quote in a sentence stays part of the text.
     """
     if fmt == "tsv":
-        reader = csv.reader(text.split("\n"), delimiter="\t", quoting=csv.QUOTE_NONE)
+        reader = csv.reader(_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE)
     else:
         reader = csv.reader(_keep_newlines(text))
     start = 1
@@ -280,30 +364,28 @@ def _csv_rows(text: str, source: str, fmt: str) -> Iterator[tuple[int, list[str]
                             line=start) from None
 
 
-def _keep_newlines(text: str) -> Iterator[str]:
+def _keep_newlines(text: str | Iterable[str]) -> Iterator[str]:
     """Lines with their ``\\n`` kept, as the csv module needs for quoted newlines."""
-    for line in text.split("\n"):
+    for line in _lines(text):
         yield line + "\n"
 
 
-def _read_delimited(text: str, source: str, fmt: str, text_column: str, label_column: str,
-                    require_label: bool) -> list[TextExample]:
-    """Read CSV or TSV with a header row."""
+def _read_delimited(text: str | Iterable[str], source: str, fmt: str, text_column: str,
+                    label_column: str, require_label: bool) -> Iterator[TextExample]:
+    """Read CSV or TSV with a header row (lazily, record by record)."""
     rows = _csv_rows(text, source, fmt)
     first = next(rows, None)
     if first is None:
         raise AttnpredError("no examples in file (no header row)", file=source)
     header = [name.strip() for name in first[1]]
     _check_header(header, source, first[0], text_column, label_column, require_label)
-    examples = []
     for line, row in rows:
         if len(row) != len(header):
             raise AttnpredError(f"expected {len(header)} fields (header: {header}), got "
                                 f"{len(row)}", file=source, line=line)
         record = dict(zip(header, row))
-        examples.append(_example_from_record(record, source, line, text_column, label_column,
-                                             require_label))
-    return examples
+        yield _example_from_record(record, source, line, text_column, label_column,
+                                   require_label)
 
 
 def _check_header(header: list[str], source: str, line: int, text_column: str,
@@ -322,7 +404,8 @@ def _check_header(header: list[str], source: str, line: int, text_column: str,
 
 # ---- JSONL --------------------------------------------------------------------------------
 
-def json_records(text: str, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def json_records(text: str | Iterable[str],
+                 source: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(1-based line number, object)`` for each non-blank line of JSONL text.
 
     Raises:
@@ -340,11 +423,12 @@ def json_records(text: str, source: str) -> Iterator[tuple[int, dict[str, Any]]]
         yield line, record
 
 
-def _read_jsonl(text: str, source: str, text_column: str, label_column: str,
-                require_label: bool) -> list[TextExample]:
-    """Read one JSON object per line; blank lines are skipped."""
-    return [_example_from_record(record, source, line, text_column, label_column,
-                                 require_label) for line, record in json_records(text, source)]
+def _read_jsonl(text: str | Iterable[str], source: str, text_column: str, label_column: str,
+                require_label: bool) -> Iterator[TextExample]:
+    """Read one JSON object per line (lazily); blank lines are skipped."""
+    for line, record in json_records(text, source):
+        yield _example_from_record(record, source, line, text_column, label_column,
+                                   require_label)
 
 
 def _example_from_record(record: dict[str, Any], source: str, line: int, text_column: str,

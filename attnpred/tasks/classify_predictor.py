@@ -1,10 +1,12 @@
 """``ClassifierPredictor``: labels, probabilities and per-word attention for new texts."""
 from __future__ import annotations
 
+import io
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -111,6 +113,15 @@ class ClassifierPredictor:
         from attnpred.data.text import read_texts
         return read_texts(str(path), format=format or "auto",
                           text_column=text_column or self.config.data.text_column)
+
+    def iter_inputs(self, path: str | Path, format: str | None = None,
+                    text_column: str | None = None) -> Iterator[str]:
+        """``read_inputs`` lazily, one text at a time (bounded memory; UTF-8 unless the
+        data config names another encoding)."""
+        from attnpred.data.text import iter_texts
+        return (t for _, t in iter_texts(str(path), format=format or "auto",
+                                         text_column=text_column or
+                                         self.config.data.text_column))
 
     def evaluate(self, path: str | Path, format: str | None = None,
                  text_column: str | None = None, label_column: str | None = None,
@@ -222,3 +233,14 @@ class ClassifierPredictor:
         if att is None:
             return Prediction(text, label, p, enc.words)
         return Prediction(text, label, p, enc.words, to_words(att, enc), source)
+
+    @staticmethod
+    def to_csv(results: Sequence[Any], start: int = 0) -> str:
+        """text, label, probability, the five most-attended words."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["text", "label", "probability", "top_words"])
+        for r in results:
+            w.writerow([r.text, r.label, f"{r.probabilities[r.label]:.6f}",
+                        " ".join(word for word, _ in r.top_words(5))])
+        return buf.getvalue()

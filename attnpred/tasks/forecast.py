@@ -401,6 +401,11 @@ class ForecastPredictor:
                                 field="window")
         return series, start + window + self.cfg.data.input_len
 
+    @staticmethod
+    def to_csv(results: Sequence[Any], start: int = 0) -> str:
+        """The forecast table: a date column and one column per target."""
+        return "".join(r.to_frame().to_csv(index=False) for r in results)
+
 
 # ---- demo -----------------------------------------------------------------------------------
 def demo_config(data_path: str | Path, quick: bool = True) -> ForecastRunConfig:

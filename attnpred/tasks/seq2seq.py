@@ -6,10 +6,12 @@ the vocabularies are separate), model.safetensors, train_log.jsonl, logs/, check
 """
 from __future__ import annotations
 
+import io
+import csv
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -248,12 +250,12 @@ class Seq2SeqPredictor:
     def read_inputs(self, path: str | Path, format: str | None = None) -> list[str]:
         """Source texts, one per line (.gz read)."""
         from attnpred.data.parallel import read_lines
-        lines = read_lines(str(path))
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                raise AttnpredError("empty source line; expected words to translate",
-                                    file=path, line=number)
-        return lines
+        return list(_sources(read_lines(str(path)), path))
+
+    def iter_inputs(self, path: str | Path, format: str | None = None) -> Iterator[str]:
+        """``read_inputs`` lazily, one line at a time (bounded memory; UTF-8)."""
+        from attnpred.data.text import stream_lines
+        return _sources(stream_lines(path), path)
 
     @property
     def max_len(self) -> int:
@@ -392,6 +394,24 @@ class Seq2SeqPredictor:
                                                    result[name].items()))
         return "\n".join(lines)
 
+    @staticmethod
+    def to_csv(results: Any, start: int = 0) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["source", "output", "score"])
+        for r in results:
+            w.writerow([r.source, r.text, f"{r.score:.6f}"])
+        return buf.getvalue()
+
+
+def _sources(lines: Iterable[str], path: str | Path) -> Iterator[str]:
+    """Source lines, refusing an empty one (naming its line)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise AttnpredError("empty source line; expected words to translate",
+                                file=path, line=number)
+        yield line
+
 
 # ---- training ---------------------------------------------------------------------------
 def dev_evaluator(tok: Seq2SeqTokenizer, cfg: Seq2SeqRunConfig,
@@ -501,3 +521,5 @@ def align_bitext(src: Sequence[str], tgt: Sequence[str], cfg: AlignConfig | None
     rev = Seq2SeqPredictor.load(reverse, device=device).align(tgt, src, cfg)
     return [symmetrize(f, {(i, j) for j, i in r}, len(s.split()), len(t.split()), cfg.symmetrize)
             for f, r, s, t in zip(fwd, rev, src, tgt)]
+
+

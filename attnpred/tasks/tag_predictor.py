@@ -1,15 +1,17 @@
 """``TagPredictor``: tags, entity spans and each word's attention over the sentence."""
 from __future__ import annotations
 
+import io
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
 
-from attnpred.data.conll import TaggedSentence, read_words, to_conll
+from attnpred.data.conll import TaggedSentence, iter_words, to_conll
 from attnpred.data.labels import LabelVocab
 from attnpred.data.tagging import EncodedSentence, encode_sentences, eval_batches
 from attnpred.device import move
@@ -203,9 +205,24 @@ class TagPredictor:
 
         Options: ``format`` ('auto', 'txt', 'conll', 'conllu').
         """
-        return [s.words for s in read_words(path, options.get("format") or "auto")]
+        return list(self.iter_inputs(path, **options))
+
+    def iter_inputs(self, path: str | Path, **options: Any) -> Iterator[list[str]]:
+        """``read_inputs`` lazily, one sentence at a time (bounded memory)."""
+        return (s.words for s in iter_words(path, options.get("format") or "auto"))
 
     @staticmethod
     def to_conll(results: Sequence[TagResult]) -> str:
         """CoNLL text (word<TAB>tag, blank line between sentences) of predictions."""
         return to_conll([r.words for r in results], [r.tags for r in results])
+
+    @staticmethod
+    def to_csv(results: Sequence[Any], start: int = 0) -> str:
+        """One row per word: sentence (numbered from ``start``), word index, word, tag."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["sentence", "index", "word", "tag"])
+        for i, r in enumerate(results, start=start):
+            for j, (word, tag) in enumerate(zip(r.words, r.tags)):
+                w.writerow([i, j, word, tag])
+        return buf.getvalue()
