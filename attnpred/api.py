@@ -64,8 +64,10 @@ def train(config: Any, run_dir: str | Path, *, resume: bool = False,
     from attnpred import distributed
     distributed.init(getattr(getattr(config, "trainer", None), "device", "cpu"))
     with distributed.main_rank_writes():  # under torchrun, rank 0 writes the run directory
-        return registry.train_function(task)(config, run_dir, resume=resume,
-                                             overwrite=overwrite)
+        metrics = registry.train_function(task)(config, run_dir, resume=resume,
+                                                overwrite=overwrite)
+    distributed.barrier()  # every rank returns once the run directory is complete
+    return metrics
 
 
 def predict_file(run: Any, input: str | Path, output: str | Path | None = None,

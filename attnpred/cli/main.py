@@ -95,8 +95,11 @@ def _train(argv: list[str]) -> None:
         raise AttnpredError("no training data given", field="--train")
     if _hook(module, "train_command", cfg, args, default=False):
         return
+    from attnpred import distributed
     from attnpred.api import train
     train(cfg, args.out, resume=args.resume, overwrite=args.overwrite)
+    if not distributed.is_main():  # under torchrun rank 0 reports
+        return
     print((Path(args.out) / "report.txt").read_text(encoding="utf-8"))
     print(f"run saved to {args.out}")
 

@@ -96,6 +96,8 @@ def predict_file(predictor: Any, path: str | Path, output: str | Path | None = N
             write(results, done)
             done += len(chunk)
             bar.update(len(chunk))
+            del results
+            _release_memory()
 
     if target is None:
         run(lambda results, _: [echo(r.summary()) for r in results])
@@ -117,6 +119,23 @@ def predict_file(predictor: Any, path: str | Path, output: str | Path | None = N
             {"input": str(Path(path).resolve()), "shard": shard[0], "num_shards": shard[1],
              "rows": done, "file": target.name}) + "\n")
     return summary
+
+
+def _release_memory() -> None:
+    """Give freed heap pages back to the OS after a chunk (glibc keeps them otherwise, and
+    tensors of ever new shapes make the resident size creep up over a long stream)."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
 
 
 def _csv_piece(to_csv: Callable[..., str], results: Sequence[Any], start: int) -> str:

@@ -345,7 +345,7 @@ class Trainer:
                 state.step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{running[-1]:.4f}")
-                if state.step % 50 == 0 or at_end:
+                if state.step % 50 == 0 or at_end or state.step >= self.total_steps:
                     loss = dist.mean_over_ranks(sum(running) / len(running))
                     self._log(state, {"train/loss": loss,
                                       "train/lr": self.scheduler.get_last_lr()[0],
