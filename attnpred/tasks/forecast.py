@@ -381,15 +381,22 @@ class ForecastPredictor:
             self.cfg.eval_batch_size)}
         if baselines:
             out["baselines"] = naive_metrics(self.cfg, prep, split)
+        if self.cfg.model == "attnpred":
+            from attnpred.evaluation.forecast_faithfulness import forecast_faithfulness
+            out["faithfulness"] = forecast_faithfulness(self.model, prep.windows[split])
         return out
 
     @staticmethod
     def format_evaluation(result: dict[str, Any]) -> str:
         """The readable report of ``evaluate``'s result."""
+        from attnpred.evaluation.forecast_faithfulness import format_faithfulness
         split = next(k for k in ("test", "val", "train") if k in result)
-        return f"split: {split}\n" + format_report(result["model"], {
+        text = f"split: {split}\n" + format_report(result["model"], {
             "test" if split == "test" else "val": result[split],
             "baselines": result.get("baselines", {})})
+        if "faithfulness" in result:
+            text += "\n" + format_faithfulness(result["faithfulness"])
+        return text
 
     def window_end(self, path: str | Path | None, split: str, window: int) -> tuple[Series, int]:
         """The series and the history end row of window ``window`` of ``split``."""
