@@ -24,6 +24,7 @@ TRAIN_FLAGS = {
     "head_dropout": "forecaster.head_dropout", "revin": "forecaster.revin",
     "linear_skip": "forecaster.linear_skip", "skip_anchor": "forecaster.skip_anchor",
     "ridge": "forecaster.ridge", "ridge_grid": "forecaster.ridge_grid",
+    "quantiles": "forecaster.quantiles",
     "period": "baseline.period", "kernel": "baseline.kernel",
     "epochs": "trainer.epochs", "max_steps": "trainer.max_steps", "lr": "trainer.lr",
     "weight_decay": "trainer.weight_decay", "patience": "trainer.patience",

@@ -59,10 +59,36 @@ def evaluate_forecaster(model: nn.Module, windows: Windows, scaler: Scaler, name
     sums = ErrorSums(len(windows.outputs))
     device = next((t.device for t in [*model.parameters(), *model.buffers()]),
                   torch.device("cpu"))
+    quantile = QuantileSums()
     for batch in windows.batches(batch_size):
-        pred = model(x=batch["x"].to(device)).forecast.float().cpu()
+        out = model(x=batch["x"].to(device))
+        pred = out.forecast.float().cpu()
         true = batch["y"]
         sums.add(pred.numpy(), true.numpy(), scaler.inverse(pred, windows.outputs).numpy(),
                  scaler.inverse(true, windows.outputs).numpy())
+        if getattr(out, "quantiles", None) is not None:
+            quantile.add(out.quantiles.float().cpu(), true, model.cfg.quantiles)
     model.train(was_training)
-    return sums.report(names) | {"windows": len(windows)}
+    return sums.report(names) | {"windows": len(windows)} | quantile.report()
+
+
+class QuantileSums:
+    """Running pinball loss and coverage of the outermost quantile interval."""
+
+    def __init__(self) -> None:
+        self.pinball, self.inside, self.count, self.levels = 0.0, 0, 0, ()
+
+    def add(self, quantiles: torch.Tensor, true: torch.Tensor, levels: tuple) -> None:
+        lv = torch.tensor(levels)
+        err = true.unsqueeze(-1) - quantiles
+        self.pinball += float(torch.maximum(lv * err, (lv - 1) * err).mean(-1).sum())
+        self.inside += int(((true >= quantiles[..., 0]) & (true <= quantiles[..., -1])).sum())
+        self.count += true.numel()
+        self.levels = tuple(levels)
+
+    def report(self) -> dict[str, Any]:
+        if not self.count:
+            return {}
+        lo, hi = self.levels[0], self.levels[-1]
+        return {"pinball": self.pinball / self.count, "interval": [lo, hi],
+                "nominal_coverage": round(hi - lo, 6), "coverage": self.inside / self.count}

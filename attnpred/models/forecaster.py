@@ -100,6 +100,9 @@ class ForecasterConfig(ForecastShape):
     ``ridge`` as it is."""
     skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
+    quantiles: tuple[float, ...] = ()
+    """Also forecast these quantiles (e.g. 0.1, 0.5, 0.9; must include 0.5, the point
+    forecast), trained with the pinball loss; empty: a point forecast trained with MSE."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -114,12 +117,20 @@ class ForecasterConfig(ForecastShape):
         check(self.d_model % self.heads == 0, "heads", "must divide d_model")
         check(self.layers >= 1, "layers", "must be >= 1")
         check(self.channel_layers >= 0, "channel_layers", "must be >= 0")
+        check(not self.quantiles or (0.5 in self.quantiles and list(self.quantiles) ==
+                                     sorted(set(self.quantiles)) and
+                                     all(0 < q < 1 for q in self.quantiles)), "quantiles",
+              "must be increasing levels in (0, 1) that include 0.5")
         for name in ("dropout", "attn_dropout", "head_dropout"):
             check(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
 
     @property
     def n_patches(self) -> int:
         return (self.input_len - self.patch_len) // self.stride + 2
+
+    @property
+    def n_quantiles(self) -> int:
+        return max(1, len(self.quantiles))
 
 
 @dataclass
@@ -138,6 +149,8 @@ class ForecastOutput:
         attention_part: (B, H, C_out) what the attention path adds to the forecast (the rest
             is the linear skip and the window mean), so a user can see how much of a forecast
             the attention explains. None unless attention was asked for.
+        quantiles: (B, H, C_out, Q) forecasts of the configured quantile levels (the 0.5 one
+            is ``forecast``); None for a point forecaster.
     """
 
     forecast: Tensor
@@ -146,10 +159,17 @@ class ForecastOutput:
     channel_attentions: tuple[Tensor, ...] = ()
     history_attention: Tensor | None = None
     attention_part: Tensor | None = None
+    quantiles: Tensor | None = None
 
 
 def forecast_loss(forecast: Tensor, y: Tensor | None) -> Tensor | None:
     return None if y is None else F.mse_loss(forecast, y)
+
+
+def pinball_loss(quantiles: Tensor, y: Tensor, levels: Tensor) -> Tensor:
+    """Mean pinball (quantile) loss of (B, H, C, Q) forecasts of ``levels`` (Q,) for y."""
+    err = y.unsqueeze(-1) - quantiles
+    return torch.maximum(levels * err, (levels - 1) * err).mean()
 
 
 class RevIN(nn.Module):
@@ -206,7 +226,9 @@ class PatchForecaster(nn.Module):
         self.channel_encoder = (TransformerEncoder(E, cfg.heads, cfg.ff_dim, cfg.channel_layers,
                                                    cfg.dropout, attn_dropout=cfg.attn_dropout)
                                 if cfg.channel_layers else None)
-        self.head = nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(P * E, cfg.horizon))
+        self.head = nn.Sequential(nn.Dropout(cfg.head_dropout),
+                                  nn.Linear(P * E, cfg.horizon * cfg.n_quantiles))
+        self.register_buffer("levels", torch.tensor(cfg.quantiles or (0.5,)), persistent=False)
         self.skip = nn.Linear(cfg.input_len, cfg.horizon) if cfg.linear_skip else None
         if self.skip is not None:
             self.skip.requires_grad_(cfg.skip_trainable)
@@ -333,16 +355,23 @@ class PatchForecaster(nn.Module):
         tokens = self.drop(self.position(tokens.reshape(b * c, p, e)))  # (B*C, P, E)
         enc = self.encoder(tokens, need_weights=return_attention)
         h, channel_attn = self._mix_channels(enc.hidden.view(b, c, p, e), return_attention)
-        out = self.head(h.flatten(2)).transpose(1, 2)  # (B, H, C)
-        if self.revin is not None:
-            out = self.revin.denormalise(out, mean, std)
-        attention_part = out - base  # the attention path's forecast beyond its zero-head base
+        q = self.cfg.n_quantiles
+        out = self.head(h.flatten(2)).view(b, c, self.cfg.horizon, q).permute(0, 2, 1, 3)
+        if self.revin is not None:  # (B, H, C, Q)
+            out = self.revin.denormalise(out.movedim(-1, 0), mean, std).movedim(0, -1)
+        attention_part = out - base.unsqueeze(-1)  # beyond the attention path's zero-head base
         if self.skip is not None:
-            out = out + self._skip(raw, base)
-        targets = self.cfg.target_list
-        forecast = out[..., targets]
+            out = out + self._skip(raw, base).unsqueeze(-1)
+        out = out[:, :, self.cfg.target_list]  # (B, H, C_out, Q)
+        if q > 1:  # monotone rearrangement: quantile forecasts never cross
+            out = out.sort(dim=-1).values
+        median = self.cfg.quantiles.index(0.5) if self.cfg.quantiles else 0
+        forecast = out[..., median]
+        quantiles = out if self.cfg.quantiles else None
+        loss = forecast_loss(forecast, y) if quantiles is None or y is None else \
+            pinball_loss(quantiles, y, self.levels)
         if not return_attention:
-            return ForecastOutput(forecast, forecast_loss(forecast, y))
-        return ForecastOutput(forecast, forecast_loss(forecast, y), enc.attentions,
-                              channel_attn, self.history_attention(enc.attentions, b),
-                              attention_part[..., targets])
+            return ForecastOutput(forecast, loss, quantiles=quantiles)
+        return ForecastOutput(forecast, loss, enc.attentions, channel_attn,
+                              self.history_attention(enc.attentions, b),
+                              attention_part[:, :, self.cfg.target_list, median], quantiles)

@@ -174,8 +174,29 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool 
                                           prep.target_names, cfg.eval_batch_size)
                for split in ("val", "test")}
     metrics |= {"baselines": naive_metrics(cfg, prep, "test"), "seconds": round(seconds, 2)}
+    paths = path_check(model, prep, cfg)
+    if paths:
+        metrics["paths"] = paths
     return finish_run(run_dir, metrics, format_report(cfg.model, metrics),
                       keep_checkpoint=cfg.trainer.keep_checkpoint)
+
+
+def path_check(model: nn.Module, prep: Prepared, cfg: ForecastRunConfig) -> dict[str, Any]:
+    """Does the attention path earn its place? Validation MSE of the linear skip alone (the
+    attention head zeroed) beside the full model's; empty for models without both paths."""
+    if not (isinstance(model, PatchForecaster) and model.skip is not None):
+        return {}
+    import copy
+    skip_only = copy.deepcopy(model)
+    nn.init.zeros_(skip_only.head[-1].weight)
+    nn.init.zeros_(skip_only.head[-1].bias)
+    val = prep.windows["val"]
+    alone = evaluate_forecaster(skip_only, val, prep.scaler, prep.target_names,
+                                cfg.eval_batch_size)["mse"]
+    full = evaluate_forecaster(model, val, prep.scaler, prep.target_names,
+                               cfg.eval_batch_size)["mse"]
+    return {"skip_alone_val_mse": alone, "full_val_mse": full,
+            "attention_helps": full < alone * (1 - 1e-4)}
 
 
 def format_report(model: str, metrics: dict[str, Any]) -> str:
@@ -188,6 +209,20 @@ def format_report(model: str, metrics: dict[str, Any]) -> str:
                      f"{m['mae_original']:12.4f}")
     lines.append("MSE/MAE on standardised values (train-split scaler); 'orig': original scale; "
                  "every window scored.")
+    for split in ("val", "test"):
+        m = metrics.get(split, {})
+        if "coverage" in m:
+            lo, hi = m["interval"]
+            lines.append(f"{split}: {lo:g}-{hi:g} quantile interval covers {m['coverage']:.3f} "
+                         f"of the values (nominal {m['nominal_coverage']:.2f}); pinball "
+                         f"{m['pinball']:.4f}")
+    paths = metrics.get("paths")
+    if paths:
+        verdict = ("the attention path improves on the linear skip" if paths["attention_helps"]
+                   else "the attention path does NOT improve on the linear skip here: the "
+                        "forecast is in effect the skip's")
+        lines.append(f"validation MSE: linear skip alone {paths['skip_alone_val_mse']:.4f}, "
+                     f"full model {paths['full_val_mse']:.4f}: {verdict}.")
     return "\n".join(lines)
 
 
@@ -223,6 +258,7 @@ class Forecast:
         truth: (H, C_out) observed values where the series has them (NaN elsewhere), or None.
         attention_part: (H, C_out) how much of each forecast value the attention path adds (the
             rest comes from the linear skip and the window level), or None.
+        quantiles: (H, C_out, Q) forecasts of the run's quantile ``levels``, or None.
     """
 
     dates: pd.DatetimeIndex
@@ -233,6 +269,8 @@ class Forecast:
     attention: np.ndarray | None = None
     truth: np.ndarray | None = None
     attention_part: np.ndarray | None = None
+    quantiles: np.ndarray | None = None
+    levels: tuple[float, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The forecast as a table: a date column and one column per target."""
@@ -266,6 +304,10 @@ class Forecast:
         if self.attention_part is not None:
             out["attention_part"] = {c: self.attention_part[:, i].tolist()
                                      for i, c in enumerate(self.columns)}
+        if self.quantiles is not None:
+            out["quantiles"] = {str(q): {c: self.quantiles[:, i, k].tolist()
+                                         for i, c in enumerate(self.columns)}
+                                for k, q in enumerate(self.levels)}
         return out
 
 
@@ -363,9 +405,15 @@ class ForecastPredictor:
             part = part[row].cpu().double().numpy() * self.scaler.std[self.outputs]
         else:
             part = None
+        quantiles = None
+        if out.quantiles is not None:
+            q = out.quantiles[row].cpu().double().numpy()  # (H, C_out, Q), scaled
+            quantiles = np.stack([self.scaler.inverse(q[..., k], self.outputs)
+                                  for k in range(q.shape[-1])], -1)
         return Forecast(dates, values, self.target_names, series.dates[end - L: end],
                         series.values[end - L: end][:, self.outputs],
-                        None if attn is None else attn[row].cpu().numpy(), truth, part)
+                        None if attn is None else attn[row].cpu().numpy(), truth, part,
+                        quantiles, tuple(getattr(self.cfg.forecaster, "quantiles", ())))
 
     def evaluate(self, path: str | Path | None = None, split: str = "test",
                  baselines: bool = True, format: str | None = None) -> dict[str, Any]:
