@@ -73,7 +73,8 @@ def accuracy(preds, labels) -> float:
 def bench_export(run: Path, repeats: int, single: int) -> list[dict]:
     """Parity, int8 accuracy cost and speed against PyTorch fp32 on the same batches."""
     import attnpred
-    from attnpred.export.onnx import export_run, test_examples
+    from attnpred.export.checks import test_examples
+    from attnpred.export.onnx import export_run
     from attnpred.export.onnx_predictor import OnnxPredictor
     start = time.perf_counter()
     report = export_run(run, quantize="int8", max_diff=1e-3)
@@ -126,7 +127,7 @@ def bench_export(run: Path, repeats: int, single: int) -> list[dict]:
 def bench_pruning(run: Path, repeats: int, counts: tuple[int, ...]) -> list[dict]:
     """Accuracy and speed with 0, 6, 12, 18 heads removed (importance once, on dev)."""
     import attnpred
-    from attnpred.export.onnx import test_examples
+    from attnpred.export.checks import test_examples
     from attnpred.export.prune import apply_pruning, choose_heads, head_importance
     base = attnpred.load(run)
     dev, dev_labels = test_examples(run, base, "dev")

@@ -264,7 +264,7 @@ def main() -> None:
     from export import DEFAULT_RUN, minilm_run
     run = minilm_run(args.run or DEFAULT_RUN, epochs=3)
     import attnpred
-    from attnpred.export.onnx import test_examples
+    from attnpred.export.checks import test_examples
     predictor = attnpred.load(run)
     texts, _ = test_examples(run, predictor)
     offline = dict(zip(texts, predictor.predict(texts, return_attention=True)))

@@ -9,15 +9,15 @@ word attention, bounded) and the test accuracy of PyTorch, ONNX fp32 and int8.
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from attnpred.errors import AttnpredError
+from attnpred.export.checks import accuracy, max_differences, test_examples, timed_predict
 from attnpred.export.onnx_predictor import ONNX_DIR, OnnxPredictor
 from attnpred.export.prune import apply_pruning, read_pruning
 from attnpred.io import atomic_write_text
@@ -90,35 +90,6 @@ def quantize_int8(src: str | Path, dst: str | Path, per_channel: bool = True,
             if n.name.startswith("/model/head/")] if keep_head else []
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
                      nodes_to_exclude=head)
-
-
-def test_examples(run_dir: Path, predictor: Any, split: str = "test") -> tuple[list[str], list]:
-    """The run's own test texts and labels (its saved split)."""
-    from attnpred.tasks.classify_data import load_splits
-    splits, _ = load_splits(predictor.config.data, run_dir / "split.json")
-    examples = getattr(splits, split)
-    if not examples:
-        raise AttnpredError(f"the run has no {split} examples", file=run_dir)
-    return [e.text for e in examples], [e.label for e in examples]
-
-
-def max_differences(a: Sequence[Any], b: Sequence[Any]) -> dict[str, float]:
-    """Max absolute difference of probabilities and of word attention between two runs."""
-    prob = max(abs(x.probabilities[k] - y.probabilities[k])
-               for x, y in zip(a, b) for k in x.probabilities)
-    att = max((abs(p - q) for x, y in zip(a, b)
-               for p, q in zip(x.word_attention or [], y.word_attention or [])), default=0.0)
-    return {"probabilities": prob, "word_attention": att}
-
-
-def accuracy(preds: Sequence[Any], labels: Sequence[str]) -> float:
-    return sum(p.label == y for p, y in zip(preds, labels)) / len(labels)
-
-
-def timed_predict(predictor: Any, texts: list[str], batch_size: int) -> tuple[list, float]:
-    start = time.perf_counter()
-    preds = predictor.predict(texts, return_attention=True, batch_size=batch_size)
-    return preds, time.perf_counter() - start
 
 
 def export_run(run_dir: str | Path, quantize: str | None = None, max_diff: float = 1e-3,

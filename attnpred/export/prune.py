@@ -199,7 +199,7 @@ def prune_run(run_dir: str | Path, heads: int, out: str | Path, *, overwrite: bo
         (ms per example) of the original and of the physically pruned model.
     """
     import attnpred
-    from attnpred.export.onnx import test_examples
+    from attnpred.export.checks import test_examples
     from attnpred.training.checkpoint import save_weights
     run_dir, out = Path(run_dir), Path(out)
     if out.exists() and not overwrite:

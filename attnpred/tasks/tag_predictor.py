@@ -83,7 +83,7 @@ class TagPredictor:
     def load(cls, run_dir: str | Path, device: str = "cpu") -> "TagPredictor":
         """The predictor of a completed (or interrupted but weight-holding) run."""
         from attnpred.data.encoding import load_tokenizer
-        from attnpred.tasks.tag import TagRunConfig, build_model
+        from attnpred.tasks.tag_config import TagRunConfig, build_model
         run_dir = Path(run_dir)
         cfg = read_run_config(run_dir, TagRunConfig)
         labels = LabelVocab.load(require_file(run_dir, "labels.json", "the tag set"))
@@ -184,7 +184,7 @@ class TagPredictor:
 
         Options: ``format`` ('auto', 'conll', 'conllu'), ``column`` ('upos', 'xpos').
         """
-        from attnpred.tasks.tag import read_gold
+        from attnpred.tasks.tag_config import read_gold
         import dataclasses
         data = dataclasses.replace(self.config.data, **{k: options[k] for k in ("format",
                                                         "column") if options.get(k)})

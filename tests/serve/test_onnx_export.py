@@ -64,7 +64,7 @@ def test_export_cli_errors_are_one_line(tmp_path, capsys):
 def test_head_importance_choice_and_pruning_equal_zeroing(run_dir, tmp_path):
     from attnpred.export.prune import (apply_pruning, choose_heads, head_importance,
                                        zero_heads)
-    from attnpred.export.onnx import test_examples
+    from attnpred.export.checks import test_examples
     pred = attnpred.load(run_dir)
     texts, labels = test_examples(run_dir, pred, "dev")
     importance = head_importance(pred, texts, labels)
