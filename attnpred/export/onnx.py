@@ -19,7 +19,6 @@ from torch import Tensor, nn
 from attnpred.errors import AttnpredError
 from attnpred.export.checks import accuracy, max_differences, test_examples, timed_predict
 from attnpred.export.onnx_predictor import ONNX_DIR, OnnxPredictor
-from attnpred.export.prune import apply_pruning, read_pruning
 from attnpred.io import atomic_write_text
 
 OPSET = 17
@@ -104,10 +103,7 @@ def export_run(run_dir: str | Path, quantize: str | None = None, max_diff: float
     run_dir = Path(run_dir)
     if run_task(run_dir) != "classify":
         raise AttnpredError("ONNX export is available for classification runs", file=run_dir)
-    torch_pred = attnpred.load(run_dir)
-    pruned = read_pruning(run_dir)
-    if pruned:  # the pruned heads leave the exported graph: smaller and faster
-        apply_pruning(torch_pred.model, pruned)
+    torch_pred = attnpred.load(run_dir)  # a pruned run loads without its pruned heads
     out_dir = run_dir / ONNX_DIR
     fp32 = out_dir / "model.onnx"
     source = export_onnx(torch_pred, fp32)

@@ -101,6 +101,10 @@ class ClassifierPredictor:
         cfg = read_run_config(run_dir, ClassifyRunConfig)
         model = build_model(cfg, run_dir)
         load_run_weights(model, run_dir)
+        from attnpred.export.prune import apply_pruning, read_pruning
+        pruned = read_pruning(run_dir)
+        if pruned:  # a run written by 'attnpred prune': remove its heads (the speed-up)
+            apply_pruning(model, pruned)
         tokenizer = load_tokenizer(require_file(run_dir, "tokenizer", "the tokenizer"))
         labels = LabelVocab.load(require_file(run_dir, "labels.json", "the label vocabulary"))
         predictor = cls(model, tokenizer, labels, cfg, device)

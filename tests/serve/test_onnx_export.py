@@ -89,5 +89,7 @@ def test_prune_command_saves_a_loadable_run(run_dir, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["heads_removed"] == 1 and report["after"]["accuracy"] >= 0.8
     assert report["after_zeroed_accuracy"] == report["after"]["accuracy"]
-    assert attnpred.load(out).predict(TEXTS)[0].label
+    loaded = attnpred.load(out)  # loading applies the pruning: the heads are gone
+    assert loaded.model.encoder.layers[0].attn.q_proj.out_features == 16
+    assert loaded.predict(TEXTS, return_attention=True)[0].label
     assert main(["prune", str(run_dir), "--heads", "1", "--out", str(out)]) == 2
