@@ -150,7 +150,8 @@ def faithfulness_records(name: str, model: str, run: str, h: int) -> list[dict[s
     for f, r in res["by_fraction"].items():
         out.append(record(name, model, "test", "faithfulness_ratio", r["ratio"], horizon=h,
                           fraction=float(f), top_mse_rise=r["top_mse_rise"],
-                          random_mse_rise=r["random_mse_rise"], windows=res["windows"]))
+                          random_mse_rise=r["random_mse_rise"],
+                          recent_mse_rise=r["recent_mse_rise"], windows=res["windows"]))
     return out
 
 

@@ -15,5 +15,7 @@ def test_sentiment_demo_runs_on_bundled_data(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path), "--model", "scratch", "--epochs", "1",
                  "--skip-forecast"]) == 0
     out = capsys.readouterr().out
-    assert "majority baseline" in out and "attends to:" in out
+    assert "majority baseline" in out and "attends to (gradient-weighted attention):" in out
     assert (tmp_path / "sentiment" / "model.safetensors").exists()
+    page = tmp_path / "sentiment" / "explain.html"
+    assert str(page) in out and "Operating profit" in page.read_text(encoding="utf-8")

@@ -45,10 +45,19 @@ def sentiment_demo(out: Path, model: str, epochs: int | None) -> None:
     train_classifier(sentiment_config(model, epochs), out, overwrite=True)
     print((out / "report.txt").read_text().split("== test ==")[-1].strip())
     print(f"\n(trained and evaluated in {time.time() - t0:.0f}s; run saved to {out})\n")
-    for p in load(out).predict(EXAMPLES, return_attention=True):
-        words = ", ".join(f"{w} ({a:.2f})" for w, a in p.top_words(4))
+    from attnpred.explain import explain
+    from attnpred.explain.html import write_report
+    predictor = load(out)
+    explanations = explain(predictor, EXAMPLES)
+    for p, e in zip(predictor.predict(EXAMPLES, return_attention=True), explanations):
+        # gradient-weighted attention: the map closest to human rationales without
+        # supervision (benchmarks/results/explain.json)
+        top = e.top_words("gradient", 4) if "gradient" in e.maps else p.top_words(4)
+        words = ", ".join(f"{w} ({a:.2f})" for w, a in top)
         print(f"{p.label:>9} {p.probabilities[p.label]:.2f}  {p.text}\n"
-              f"{'':>15}attends to: {words}")
+              f"{'':>15}attends to (gradient-weighted attention): {words}")
+    page = write_report(explanations, out / "explain.html", title="attnpred demo: sentiment")
+    print(f"\nevery layer and head, rollout and gradient maps (offline HTML): {page}")
 
 
 def forecast_demo(out: Path) -> None:
@@ -63,6 +72,18 @@ def forecast_demo(out: Path) -> None:
     for name, m in rows:
         print(f"{name:<16}{m['mse']:8.3f}{m['mae']:8.3f}{m['mse_original']:14.3f}"
               f"{m['mae_original']:14.3f}")
+    faith = res["faithfulness"]
+    ten = faith["by_fraction"]["0.1"]
+    print(f"\nattention check on {faith['windows']} test windows: interpolating away the 10% "
+          f"most-attended history steps raises MSE by {ten['top_mse_rise']:.4f}, 10% random "
+          f"steps by {ten['random_mse_rise']:.4f} (ratio {ten['ratio']:.2f}), the 10% most "
+          f"recent by {ten['recent_mse_rise']:.4f}; map entropy {faith['entropy_ratio']:.2f} "
+          "of uniform")
+    if res.get("paths"):
+        p = res["paths"]
+        print(f"validation MSE: linear skip alone {p['skip_alone_val_mse']:.4f}, with attention "
+              f"{p['full_val_mse']:.4f}" + ("" if p["attention_helps"] else
+                                            " (attention adds nothing here)"))
     print(f"\n{res['note']}\nforecast past the end of the data: {res['forecast_csv']}\n"
           f"attention overlay: {res['plot']}\n(forecasting part took {res['seconds']:.0f}s)")
 

@@ -5,7 +5,9 @@ attention received per step, averaged over layers, heads and queries) ranks high
 replaced by a neutral value, the straight line between the nearest unmasked neighbours, and the
 rise in forecast MSE is measured; the same number of steps drawn at random gives the reference.
 Faithful attention points at the steps the forecast depends on, so masking them costs more than
-masking random ones (ratio > 1). The entropy of the map relative to a uniform map (1: flat,
+masking random ones (ratio > 1). Masking the most recent steps is reported too: forecasts lean on
+the latest values, so a map that only says "recent" scores high against random but no higher
+than recency. The entropy of the map relative to a uniform map (1: flat,
 0: one step) says how concentrated it is.
 
 Shapes: B windows, L look-back, C input channels, C_out forecast channels, H horizon.
@@ -74,7 +76,8 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
         fractions: shares of the look-back masked.
     Returns:
         ``{"base_mse", "entropy_ratio", "windows", "by_fraction": {f: {"top_mse_rise",
-        "random_mse_rise", "ratio"}}}`` (scaled data; ratio = top rise / random rise).
+        "random_mse_rise", "recent_mse_rise", "ratio"}}}`` (scaled data; ratio = top rise /
+        random rise; recent: the last f of the history masked).
     """
     was_training = model.training
     model.eval()
@@ -83,7 +86,8 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
     picked = windows.batch(torch.as_tensor(chosen))
     x_all, y_all = picked["x"], picked["y"]
     rng = np.random.default_rng(seed)
-    sq = {"base": 0.0} | {f"{kind}{f}": 0.0 for f in fractions for kind in ("top", "rand")}
+    sq = {"base": 0.0} | {f"{kind}{f}": 0.0 for f in fractions
+                          for kind in ("top", "rand", "recent")}
     entropy, count = 0.0, 0
     for start in range(0, len(x_all), batch_size):
         x, y = x_all[start:start + batch_size], y_all[start:start + batch_size]
@@ -103,7 +107,9 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
             k = max(1, int(round(f * L)))
             top = _top_steps(maps, k)
             rand = _top_steps(rng.random(maps.shape), k)
-            for kind, steps in (("top", top), ("rand", rand)):
+            recent = np.zeros(maps.shape, dtype=bool)
+            recent[..., L - k:] = True
+            for kind, steps in (("top", top), ("rand", rand), ("recent", recent)):
                 pred = model(x=torch.from_numpy(_mask(xn, steps))).forecast
                 sq[f"{kind}{f}"] += float(((pred - y) ** 2).sum())
     model.train(was_training)
@@ -113,6 +119,7 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
     for f in fractions:
         top, rand = sq[f"top{f}"] / total - base, sq[f"rand{f}"] / total - base
         by_fraction[str(f)] = {"top_mse_rise": top, "random_mse_rise": rand,
+                               "recent_mse_rise": sq[f"recent{f}"] / total - base,
                                "ratio": top / rand if rand > 0 else float("inf")}
     return {"base_mse": base, "entropy_ratio": entropy / max(count, 1),
             "windows": int(len(chosen)), "by_fraction": by_fraction}
@@ -124,5 +131,6 @@ def format_faithfulness(res: dict[str, Any]) -> str:
     for f, r in res["by_fraction"].items():
         lines.append(f"  mask top {float(f):.0%} attended steps: MSE +{r['top_mse_rise']:.4f}"
                      f"   random {float(f):.0%}: +{r['random_mse_rise']:.4f}"
+                     f"   most recent {float(f):.0%}: +{r['recent_mse_rise']:.4f}"
                      f"   ratio {r['ratio']:.2f}")
     return "\n".join(lines)

@@ -479,8 +479,9 @@ def forecast_demo(out_dir: str | Path, quick: bool = True) -> dict[str, Any]:
     forecast the 96 hours after the last row and draw the attention overlay.
 
     Returns:
-        {"run_dir", "test": model metrics, "baselines": {...}, "forecast_csv", "plot",
-         "seconds", "note"}.
+        {"run_dir", "test": model metrics, "baselines": {...}, "faithfulness" (of the
+         attention map on the test windows), "paths" (skip alone vs full on validation),
+         "forecast_csv", "plot", "seconds", "note"}.
     """
     from attnpred.explain.ts_plot import plot_forecast
     out_dir = Path(out_dir)
@@ -493,7 +494,11 @@ def forecast_demo(out_dir: str | Path, quick: bool = True) -> dict[str, Any]:
     atomic_write_text(csv_path, forecast.to_frame().to_csv(index=False))
     plot_forecast(forecast, "OT", png_path)
     test = {k: metrics["test"][k] for k in ("mse", "mae", "mse_original", "mae_original")}
+    from attnpred.evaluation.forecast_faithfulness import forecast_faithfulness
+    prep = prepare(predictor.cfg.data, scaler=predictor.scaler)
+    faith = forecast_faithfulness(predictor.model, prep.windows["test"], max_windows=256)
     return {"run_dir": str(out_dir / "forecast_run"), "test": test,
+            "faithfulness": faith, "paths": metrics.get("paths"),
             "baselines": {n: {k: m[k] for k in test} for n, m in metrics["baselines"].items()},
             "forecast_csv": str(csv_path), "plot": str(png_path),
             "seconds": round(time.time() - started, 1),
