@@ -5,7 +5,7 @@ import json
 import random
 
 import pytest
-from conftest import serving
+from servehelp import serving
 from prometheus_client.parser import text_string_to_metric_families
 
 from attnpred.cli.serve import main

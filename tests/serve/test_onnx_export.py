@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from conftest import serving
+from servehelp import serving
 
 import attnpred
 from attnpred.cli.serve import main

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KEY, serving
+from servehelp import KEY, serving
 
 try:
     from browser import new_page, open_browser, skip_reason

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import KEY, serving
+from servehelp import KEY, serving
 from prometheus_client.parser import text_string_to_metric_families
 
 import attnpred

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from conftest import free_port
+from servehelp import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 import attnpred

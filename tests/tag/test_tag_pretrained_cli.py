@@ -9,7 +9,7 @@ import typing
 
 import pytest
 import torch
-from conftest import ner_sentences, tiny_config, write_conll
+from tagdata import ner_sentences, tiny_config, write_conll
 
 from attnpred.config import field_docs, field_type
 from attnpred.tasks import registry

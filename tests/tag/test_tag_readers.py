@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from conftest import SHARED, ner_sentences, write_conll
+from tagdata import SHARED, ner_sentences, write_conll
 
 from attnpred.data.conll import (TagSchemeWarning, detect_scheme, illegal_transitions,
                                  read_conll, read_conllu, read_tagged, read_words, to_conll,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import tiny_config
+from tagdata import tiny_config
 from safetensors.torch import load_file
 
 import attnpred.tasks.tag as tag_task
@@ -21,7 +21,7 @@ SENTENCES = ["Alice visits New York today .", "Bob likes Rome .", "Erin leaves L
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One tiny NER run shared by the tests that only read it."""
-    from conftest import ner_sentences, write_conll
+    from tagdata import ner_sentences, write_conll
     root = tmp_path_factory.mktemp("ner")
     files = {"train": write_conll(root / "train.conll", ner_sentences(40, 0), "\t"),
              "dev": write_conll(root / "dev.conll", ner_sentences(12, 1)),
