@@ -186,3 +186,16 @@ def test_word_dropout_replaces_whole_words_only():
     assert 0 < int((ids == 1).sum()) < ids.numel()
     plain = TagTrainBatches([sent] * 64, 64, 0, 0)(0)[0]["input_ids"]
     assert not torch.any(plain == 1)
+
+
+def test_streamed_csv_numbers_sentences_across_chunks(trained, tmp_path):
+    import attnpred
+    run, _, _ = trained
+    src = tmp_path / "in.txt"
+    src.write_text("".join(s + "\n" for s in SENTENCES))
+    attnpred.predict_file(run, src, tmp_path / "o.csv", chunk_size=3, progress=False)
+    rows = (tmp_path / "o.csv").read_text().splitlines()
+    assert rows[0] == "sentence,index,word,tag"
+    assert sorted({int(r.split(",")[0]) for r in rows[1:]}) == [0, 1, 2, 3]
+    whole = TagPredictor.load(run).predict([s.split() for s in SENTENCES])
+    assert [r.split(",")[3] for r in rows[1:]] == [t for w in whole for t in w.tags]
