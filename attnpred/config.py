@@ -153,13 +153,16 @@ def read_config_dict(path: str | Path | None) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring written under each field of a config dataclass (the CLI's help text)."""
-    tree = ast.parse(inspect.getsource(cls).lstrip())
-    body, docs = tree.body[0].body, {}
-    for stmt, nxt in zip(body, body[1:]):
-        if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) \
-                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
-            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    """The docstring written under each field of a config dataclass (the CLI's help text),
+    inherited ones included (a subclass's own docstring wins)."""
+    docs: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        tree = ast.parse(inspect.getsource(klass).lstrip())
+        body = tree.body[0].body
+        for stmt, nxt in zip(body, body[1:]):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) \
+                    and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+                docs[stmt.target.id] = " ".join(nxt.value.value.split())
     return docs
 
 

@@ -4,14 +4,50 @@ Shape legend: B batch, T length, E width, H heads.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from attnpred.attention import MultiHeadAttention
+from attnpred.attention import POSITIONAL, MultiHeadAttention
+from attnpred.config import check
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
+@dataclass
+class EncoderShape:
+    """A from-scratch Transformer encoder over tokens (the classifier's and the tagger's)."""
+
+    vocab_size: int = 8000
+    """Tokenizer vocabulary size (set from the trained tokenizer)."""
+    dim: int = 256
+    """Model width E."""
+    heads: int = 4
+    """Attention heads H per layer."""
+    layers: int = 4
+    """Encoder layers L."""
+    ff_dim: int = 1024
+    """Hidden width of the feed-forward blocks."""
+    dropout: float = 0.1
+    """Dropout on embeddings, attention weights, residual branches and the head."""
+    max_len: int = 256
+    """Longest input in tokens (longer inputs are truncated)."""
+    positional: str = "learned"
+    """Positional encoding: 'learned' or 'sinusoidal'."""
+    activation: str = "gelu"
+    """Feed-forward activation: 'gelu' or 'relu'."""
+    pad_id: int = 0
+    """Padding token id (set from the tokenizer)."""
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "heads", "layers", "ff_dim", "max_len", "vocab_size"):
+            check(getattr(self, name) >= 1, name, "must be >= 1")
+        check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
+        check(self.positional in POSITIONAL, "positional", f"must be one of {list(POSITIONAL)}")
+        check(self.activation in ACTIVATIONS, "activation", f"must be one of {list(ACTIVATIONS)}")
+        check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
 
 
 class FeedForward(nn.Module):

@@ -10,47 +10,22 @@ from torch import Tensor, nn
 
 from attnpred.attention import POSITIONAL
 from attnpred.config import check
-from attnpred.models.blocks import ACTIVATIONS, EncoderOutput, TransformerEncoder, init_weights
+from attnpred.models.blocks import EncoderOutput, EncoderShape, TransformerEncoder, init_weights
 from attnpred.models.heads import POOLINGS, ClassificationHead, classification_loss
 
 
 @dataclass
-class ClassifierConfig:
+class ClassifierConfig(EncoderShape):
     """The from-scratch encoder classifier."""
 
-    vocab_size: int = 8000
-    """Tokenizer vocabulary size (set from the trained tokenizer)."""
     num_labels: int = 2
     """Number of classes C (set from the label vocabulary)."""
-    dim: int = 256
-    """Model width E."""
-    heads: int = 4
-    """Attention heads H per layer."""
-    layers: int = 4
-    """Encoder layers L."""
-    ff_dim: int = 1024
-    """Hidden width of the feed-forward blocks."""
-    dropout: float = 0.1
-    """Dropout on embeddings, attention weights, residual branches and the head."""
-    max_len: int = 256
-    """Longest input in tokens (longer inputs are truncated)."""
     pooling: str = "cls"
     """How the sequence becomes one vector: 'cls', 'mean' or 'attention' (learned query)."""
-    positional: str = "learned"
-    """Positional encoding: 'learned' or 'sinusoidal'."""
-    activation: str = "gelu"
-    """Feed-forward activation: 'gelu' or 'relu'."""
-    pad_id: int = 0
-    """Padding token id."""
 
     def __post_init__(self) -> None:
-        for name in ("dim", "heads", "layers", "ff_dim", "max_len", "vocab_size"):
-            check(getattr(self, name) >= 1, name, "must be >= 1")
-        check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
+        super().__post_init__()
         check(self.pooling in POOLINGS, "pooling", f"must be one of {POOLINGS}")
-        check(self.positional in POSITIONAL, "positional", f"must be one of {list(POSITIONAL)}")
-        check(self.activation in ACTIVATIONS, "activation", f"must be one of {list(ACTIVATIONS)}")
-        check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
         check(self.num_labels >= 2, "num_labels", "needs at least 2 classes")
 
 

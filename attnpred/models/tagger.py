@@ -13,43 +13,16 @@ from torch import Tensor, nn
 
 from attnpred.attention import POSITIONAL
 from attnpred.config import check
-from attnpred.models.blocks import ACTIVATIONS, EncoderOutput, TransformerEncoder, init_weights
+from attnpred.models.blocks import EncoderOutput, EncoderShape, TransformerEncoder, init_weights
 from attnpred.models.crf import CRF
 
 
 @dataclass
-class ScratchTaggerConfig:
-    """The from-scratch encoder of a tagger."""
-
-    vocab_size: int = 8000
-    """Tokenizer vocabulary size (set from the trained tokenizer)."""
-    dim: int = 256
-    """Model width E."""
-    heads: int = 4
-    """Attention heads H per layer."""
-    layers: int = 4
-    """Encoder layers."""
-    ff_dim: int = 1024
-    """Hidden width of the feed-forward blocks."""
-    dropout: float = 0.1
-    """Dropout on embeddings, residual branches, attention weights and the tag head."""
-    max_len: int = 256
-    """Longest input in sub-word tokens; words past it get the fallback tag."""
-    positional: str = "learned"
-    """Positional encoding: 'learned' or 'sinusoidal'."""
-    activation: str = "gelu"
-    """Feed-forward activation: 'gelu' or 'relu'."""
-    pad_id: int = 0
-    """Padding token id (set from the tokenizer)."""
+class ScratchTaggerConfig(EncoderShape):
+    """The from-scratch encoder of a tagger (words past max_len get the fallback tag)."""
 
     def __post_init__(self) -> None:
-        for name in ("dim", "heads", "ff_dim"):
-            check(getattr(self, name) >= 1, name, "must be >= 1")
-        check(self.dim % self.heads == 0, "heads", f"dim {self.dim} must divide by heads")
-        check(self.layers >= 1, "layers", "must be >= 1")
-        check(self.positional in POSITIONAL, "positional", f"must be one of {list(POSITIONAL)}")
-        check(self.activation in ACTIVATIONS, "activation", f"must be one of {list(ACTIVATIONS)}")
-        check(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+        super().__post_init__()
         check(self.max_len >= 4, "max_len", "must be >= 4")
 
 
