@@ -102,3 +102,9 @@ def test_no_import_cycles_even_through_lazy_imports():
 
 def test_the_cycle_finder_sees_a_planted_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_test_files_have_unique_basenames():
+    """pytest imports test modules by basename (no packages): two alike break a full run."""
+    names = [p.name for p in (ROOT.parent / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
