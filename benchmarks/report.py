@@ -13,7 +13,8 @@ from attnpred.io import atomic_write_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 KEYS = ("horizon", "input_len", "anchor", "selected", "seq_len", "pass", "lambda", "fraction",
-        "labelled_fraction", "self_training_round", "seed", "variant", "direction", "symmetrize")
+        "labelled_fraction", "self_training_round", "seed", "variant", "direction", "symmetrize",
+        "use_cache", "processes")
 
 
 def table(data: dict) -> str:
