@@ -115,6 +115,32 @@ def read_texts(path: str | Path, *, format: str = "auto", text_column: str = "te
                                             encoding=encoding, require_label=False)]
 
 
+def iter_examples(path: str | Path, *, format: str = "auto", text_column: str = "text",
+                  label_column: str = "label", encoding: str | None = None,
+                  require_label: bool = True) -> Iterator[TextExample]:
+    """``read_examples`` lazily: CSV, TSV and JSONL are streamed record by record (bounded
+    memory; UTF-8 unless ``encoding`` is given, as ``stream_lines``); Financial PhraseBank
+    and SST files (small, fixed datasets) are read whole."""
+    source = str(path)
+    by_name = format in FORMATS or _base_suffix(path) in _SUFFIX_FORMATS
+    fmt = _resolve_format(path, format, "", FORMATS) if by_name else None
+    if fmt not in ("csv", "tsv", "jsonl"):
+        yield from read_examples(path, format=format, text_column=text_column,
+                                 label_column=label_column, encoding=encoding,
+                                 require_label=require_label)
+        return
+    lines = stream_lines(path, encoding)
+    rows = _read_delimited(lines, source, fmt, text_column, label_column, require_label) \
+        if fmt in ("csv", "tsv") else _read_jsonl(lines, source, text_column, label_column,
+                                                  require_label)
+    empty = True
+    for example in rows:
+        empty = False
+        yield example
+    if empty:
+        raise AttnpredError("no examples in file", file=source)
+
+
 def iter_texts(path: str | Path, *, format: str = "auto", text_column: str = "text",
                encoding: str | None = None) -> Iterator[tuple[int, str]]:
     """``(line, text)`` of an unlabelled file, read lazily with bounded memory (for files

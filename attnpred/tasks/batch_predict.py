@@ -43,7 +43,7 @@ def _inputs(predictor: Any, path: str | Path, options: dict[str, Any]) -> Iterat
     return reader(path, **options)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
@@ -90,7 +90,7 @@ def predict_file(predictor: Any, path: str | Path, output: str | Path | None = N
 
     def run(write: Callable[[list[Any], int], None]) -> None:
         nonlocal done
-        for chunk in _chunks(rows, chunk_size):
+        for chunk in chunks(rows, chunk_size):
             results = predictor.predict(chunk, return_attention=return_attention,
                                         batch_size=batch_size, **(predict_options or {}))
             write(results, done)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from transformers import PreTrainedTokenizerFast
@@ -12,7 +12,7 @@ from attnpred.config import check
 from attnpred.data.encoding import Encoded, bucket_batches, encode_texts, pad
 from attnpred.data.labels import LabelVocab
 from attnpred.data.splits import Split, dedupe, load_split, stratified_split
-from attnpred.data.text import TextExample, read_examples
+from attnpred.data.text import TextExample, iter_examples, read_examples
 from attnpred.errors import AttnpredError
 
 
@@ -61,6 +61,14 @@ class SplitData:
 
 def read(cfg: TextDataConfig, path: str, require_label: bool = True) -> list[TextExample]:
     return read_examples(path, format=cfg.format, text_column=cfg.text_column,
+                         label_column=cfg.label_column, encoding=cfg.encoding or None,
+                         require_label=require_label)
+
+
+def iter_read(cfg: TextDataConfig, path: str, require_label: bool = True
+              ) -> Iterator[TextExample]:
+    """``read`` lazily (CSV/TSV/JSONL streamed; see ``attnpred.data.text.iter_examples``)."""
+    return iter_examples(path, format=cfg.format, text_column=cfg.text_column,
                          label_column=cfg.label_column, encoding=cfg.encoding or None,
                          require_label=require_label)
 

@@ -131,25 +131,33 @@ class ClassifierPredictor:
                  text_column: str | None = None, label_column: str | None = None,
                  batch_size: int | None = None) -> dict[str, Any]:
         """Score a labelled file beside the run's majority baseline (and, where the file
-        carries rationales, the attention against them)."""
+        carries rationales, the attention against them). CSV/TSV/JSONL files are streamed a
+        chunk at a time: memory holds the labels, not the texts."""
         from attnpred.evaluation.classification import evaluate_with_baseline
         from attnpred.evaluation.rationale_report import evaluate_rationales
-        from attnpred.tasks.classify_data import TextDataConfig, read
+        from attnpred.supervision.gold import example_rationales
+        from attnpred.tasks.batch_predict import chunks
+        from attnpred.tasks.classify_data import TextDataConfig, iter_read
         changes = {k: v for k, v in (("format", format), ("text_column", text_column),
                                      ("label_column", label_column)) if v}
-        examples = read(TextDataConfig(**{**self.config.data.__dict__, **changes}), str(path))
-        out = self.predict([e.text for e in examples], batch_size=batch_size)
-        gold = [self.labels.decode(self.labels.encode(e.label, file=e.source, line=e.line))
-                for e in examples]
+        data = TextDataConfig(**{**self.config.data.__dict__, **changes})
+        gold, predicted, with_rationale, n = [], [], [], 0
+        for chunk in chunks(iter_read(data, str(path)), 1000):
+            gold += [self.labels.decode(self.labels.encode(e.label, file=e.source, line=e.line))
+                     for e in chunk]
+            predicted += [p.label for p in self.predict([e.text for e in chunk],
+                                                        batch_size=batch_size)]
+            with_rationale += [e for e, r in zip(chunk, example_rationales(
+                chunk, self.config.supervision)) if r is not None]
+            n += len(chunk)
         stats = getattr(self, "run_dir", None)
         majority = (json.loads((stats / "data_stats.json").read_text())["majority"]
                     if stats is not None and (stats / "data_stats.json").is_file()
                     else None)
-        result = evaluate_with_baseline(gold, [p.label for p in out], self.labels.labels,
-                                        majority or gold[0])
-        rationales = evaluate_rationales(self, examples, self.config.supervision)
+        result = evaluate_with_baseline(gold, predicted, self.labels.labels, majority or gold[0])
+        rationales = evaluate_rationales(self, with_rationale, self.config.supervision)
         if rationales is not None:
-            result["rationales"] = rationales
+            result["rationales"] = rationales | {"n_examples": n}
         return result
 
     @staticmethod

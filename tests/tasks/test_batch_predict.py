@@ -153,3 +153,22 @@ def test_under_torchrun_each_rank_writes_its_shard(runs, tmp_path):
     attnpred.predict_file(runs["classify"], src, tmp_path / "all.jsonl", progress=False,
                           return_attention=True)
     _same_rows((tmp_path / "merged.jsonl").read_text(), (tmp_path / "all.jsonl").read_text())
+
+
+def test_evaluate_streams_in_chunks_and_equals_predict(runs, tmp_path):
+    labels = ["positive", "negative", "neutral"]
+    src = tmp_path / "labelled.jsonl"
+    texts = [" ".join(WORDS[(i * k) % len(WORDS)] for k in range(1, 3 + i % 4))
+             for i in range(2300)]
+    src.write_text("".join(json.dumps({"text": t, "label": labels[i % 3]}) + "\n"
+                           for i, t in enumerate(texts)))
+    predictor = attnpred.load(runs["classify"])
+    result = predictor.evaluate(src)
+    preds = [p.label for p in predictor.predict(texts)]
+    expected = sum(p == labels[i % 3] for i, p in enumerate(preds)) / len(texts)
+    assert result["model"]["accuracy"] == pytest.approx(expected)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(src.read_text() + json.dumps({"text": "x", "label": "sideways"}) + "\n")
+    with pytest.raises(AttnpredError) as err:  # found in the third chunk, named by its line
+        predictor.evaluate(bad)
+    assert err.value.line == 2301
