@@ -130,13 +130,18 @@ def iter_examples(path: str | Path, *, format: str = "auto", text_column: str = 
                                  require_label=require_label)
         return
     lines = stream_lines(path, encoding)
-    rows = _read_delimited(lines, source, fmt, text_column, label_column, require_label) \
-        if fmt in ("csv", "tsv") else _read_jsonl(lines, source, text_column, label_column,
-                                                  require_label)
+    yield from _non_empty(
+        _read_delimited(lines, source, fmt, text_column, label_column, require_label)
+        if fmt in ("csv", "tsv") else
+        _read_jsonl(lines, source, text_column, label_column, require_label), source)
+
+
+def _non_empty(rows: Iterable[Any], source: str) -> Iterator[Any]:
+    """The rows, then an error when there were none."""
     empty = True
-    for example in rows:
+    for row in rows:
         empty = False
-        yield example
+        yield row
     if empty:
         raise AttnpredError("no examples in file", file=source)
 
@@ -150,23 +155,12 @@ def iter_texts(path: str | Path, *, format: str = "auto", text_column: str = "te
     ``encoding`` (the whole-file Latin-1 judgement of ``read_texts`` cannot be made on a
     stream).
     """
-    source = str(path)
-    fmt = "lines" if format == "lines" or (format == "auto" and _base_suffix(path) == ".txt") \
-        else _resolve_format(path, format, "", ("csv", "tsv", "jsonl"))
-    lines = stream_lines(path, encoding)
-    if fmt == "lines":
-        rows: Iterator[tuple[int, str]] = _numbered_lines(lines)
-    elif fmt in ("csv", "tsv"):
-        rows = ((e.line, e.text) for e in _read_delimited(lines, source, fmt, text_column, "",
-                                                          False))
-    else:
-        rows = ((e.line, e.text) for e in _read_jsonl(lines, source, text_column, "", False))
-    empty = True
-    for row in rows:
-        empty = False
-        yield row
-    if empty:
-        raise AttnpredError("no examples in file", file=source)
+    if format == "lines" or (format == "auto" and _base_suffix(path) == ".txt"):
+        yield from _non_empty(_numbered_lines(stream_lines(path, encoding)), str(path))
+        return
+    yield from ((e.line, e.text) for e in iter_examples(
+        path, format=format, text_column=text_column, label_column="", encoding=encoding,
+        require_label=False))
 
 
 def stream_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
