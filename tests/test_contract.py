@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file
 from textdata import synthetic_rows, write_csv
 
+from killing import Killed
 import attnpred
 from attnpred.cli.main import main
 from attnpred.errors import AttnpredError
@@ -118,10 +119,6 @@ FAMILIES = {
         lambda r: [s for s, _ in PAIRS[:3]],
         lambda r: _parallel(r)[0]),
 }
-
-
-class Killed(Exception):
-    pass
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:

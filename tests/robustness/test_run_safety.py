@@ -10,6 +10,7 @@ import pytest
 import torch
 from textdata import synthetic_rows, write_csv
 
+from killing import Killed
 import attnpred
 from attnpred.cli.main import main
 from attnpred.errors import AttnpredError
@@ -25,10 +26,6 @@ def tiny(root: Path, **trainer) -> attnpred.ClassifyRunConfig:
         scratch=ClassifierConfig(dim=16, heads=2, layers=1, ff_dim=32, max_len=16),
         trainer=attnpred.TrainerConfig(epochs=2, lr=5e-3, checkpoint_every=2, progress=False,
                                        tensorboard=False, **trainer))
-
-
-class Killed(Exception):
-    pass
 
 
 def killed_run(root: Path, monkeypatch, at: int = 4) -> Path:

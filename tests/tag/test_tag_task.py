@@ -9,6 +9,7 @@ import torch
 from tagdata import tiny_config
 from safetensors.torch import load_file
 
+from killing import Killed, KillAt
 import attnpred.tasks.tag as tag_task
 from attnpred.data.tagging import TagTrainBatches
 from attnpred.errors import AttnpredError
@@ -102,23 +103,6 @@ def test_missing_training_file_touches_nothing(tmp_path):
     with pytest.raises(AttnpredError, match="nope.conll: file not found"):
         train_tagger(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
-
-
-class Killed(Exception):
-    pass
-
-
-class KillAt(list):
-    """One epoch's batches that 'kill the process' when batch ``at`` is reached."""
-
-    def __init__(self, batches, at):
-        super().__init__(batches)
-        self.at = at
-
-    def __getitem__(self, i):
-        if i == self.at:
-            raise Killed()
-        return super().__getitem__(i)
 
 
 def test_killed_run_resumes_to_identical_weights(ner_files, tmp_path, monkeypatch):

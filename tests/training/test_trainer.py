@@ -4,6 +4,7 @@ import json
 import torch
 import pytest
 
+from killing import Killed, KillAt
 from attnpred.models.classifier import ClassifierConfig, TransformerClassifier
 from attnpred.training.schedules import warmup_decay
 from attnpred.training.trainer import Trainer, TrainerConfig
@@ -36,23 +37,6 @@ def accuracy_fn(ids, labels):
         logits = model(ids, torch.ones_like(ids, dtype=torch.bool)).logits
         return {"accuracy": float((logits.argmax(-1) == labels).float().mean())}
     return evaluate
-
-
-class Killed(Exception):
-    pass
-
-
-class KillAt(list):
-    """Batches of one epoch that 'kill the process' when batch ``at`` is reached."""
-
-    def __init__(self, batches, at):
-        super().__init__(batches)
-        self.at = at
-
-    def __getitem__(self, i):
-        if i == self.at:
-            raise Killed()
-        return super().__getitem__(i)
 
 
 def cfg(**kw):
