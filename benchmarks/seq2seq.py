@@ -161,7 +161,8 @@ def multi30k(args, records: list) -> None:
             records += decode_speed(predictor, src, ds, arch)
         print(records[-4:], flush=True)
     if args.profile == "cpu":
-        plot_curves(records, ROOT / "benchmarks" / "results" / "seq2seq_curve.png")
+        plot_curves(kept_records(records) + records,  # every model's curve, earlier runs too
+                    ROOT / "benchmarks" / "results" / "seq2seq_curve.png")
 
 
 def train_or_resume(cfg: Seq2SeqRunConfig, run_dir, args) -> None:
