@@ -102,7 +102,8 @@ class ForecasterConfig(ForecastShape):
     """Let training update the linear skip (False: keep it as fitted)."""
     quantiles: tuple[float, ...] = ()
     """Also forecast these quantiles (e.g. 0.1, 0.5, 0.9; must include 0.5, the point
-    forecast), trained with the pinball loss; empty: a point forecast trained with MSE."""
+    forecast), trained with the pinball loss (validation then picks weights by it too);
+    empty: a point forecast trained with MSE."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -241,9 +241,14 @@ def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path
 
     def evaluate(m: nn.Module) -> dict[str, float]:
         res = evaluate_forecaster(m, val, prep.scaler, prep.target_names, cfg.eval_batch_size)
-        return {"mse": res["mse"], "mae": res["mae"]}
+        return {k: res[k] for k in ("mse", "mae", "pinball") if k in res}
 
-    Trainer(model, cfg.trainer, run_dir, evaluate=evaluate).fit(source, resume=resume)
+    trainer = cfg.trainer
+    if getattr(getattr(model, "cfg", None), "quantiles", ()) and trainer.metric == "mse":
+        # a quantile forecaster is judged by its pinball loss (the skip-only start, whose
+        # quantiles coincide, would otherwise win on the median's MSE with a zero-width band)
+        trainer = replace(trainer, metric="pinball")
+    Trainer(model, trainer, run_dir, evaluate=evaluate).fit(source, resume=resume)
 
 
 # ---- prediction -----------------------------------------------------------------------------

@@ -51,8 +51,11 @@ def test_trained_interval_covers_about_its_level(tmp_path):
                                        split="ratio"),
         forecaster=ForecasterConfig(patch_len=8, stride=8, d_model=16, heads=2, ff_dim=32,
                                     layers=1, dropout=0.0, quantiles=(0.1, 0.5, 0.9)),
+        # eval_at_start as forecast runs do: the skip-only start (all quantiles equal) must
+        # lose on validation by the pinball loss, not win on the median's MSE
         trainer=attnpred.TrainerConfig(epochs=6, lr=3e-3, metric="mse", mode="min",
-                                       progress=False, tensorboard=False), batch_size=32)
+                                       eval_at_start=True, progress=False, tensorboard=False),
+        batch_size=32)
     metrics = attnpred.train(cfg, tmp_path / "run")
     assert 0.65 < metrics["test"]["coverage"] < 0.95, metrics["test"]["coverage"]
     assert "quantile interval covers" in (tmp_path / "run" / "report.txt").read_text()
