@@ -153,10 +153,11 @@ def faithfulness_records(name: str, model: str, run: str, h: int) -> list[dict[s
     out = [record(name, model, "test", "attention_entropy_ratio", res["entropy_ratio"],
                   horizon=h, windows=res["windows"])]
     for f, r in res["by_fraction"].items():
-        out.append(record(name, model, "test", "faithfulness_ratio", r["ratio"], horizon=h,
-                          fraction=float(f), top_mse_rise=r["top_mse_rise"],
-                          random_mse_rise=r["random_mse_rise"],
-                          recent_mse_rise=r["recent_mse_rise"], windows=res["windows"]))
+        rises = dict(horizon=h, fraction=float(f), random_mse_rise=r["random_mse_rise"],
+                     recent_mse_rise=r["recent_mse_rise"], windows=res["windows"])
+        out.append(record(name, model, "test", "mask_top_mse_rise", r["top_mse_rise"], **rises))
+        if r["ratio"] is not None:  # undefined where random masking did not raise the error
+            out.append(record(name, model, "test", "faithfulness_ratio", r["ratio"], **rises))
     return out
 
 

@@ -76,7 +76,7 @@ def forecast_demo(out: Path) -> None:
     ten = faith["by_fraction"]["0.1"]
     print(f"\nattention check on {faith['windows']} test windows: interpolating away the 10% "
           f"most-attended history steps raises MSE by {ten['top_mse_rise']:.4f}, 10% random "
-          f"steps by {ten['random_mse_rise']:.4f} (ratio {ten['ratio']:.2f}), the 10% most "
+          f"steps by {ten['random_mse_rise']:.4f}, the 10% most "
           f"recent by {ten['recent_mse_rise']:.4f}; map entropy {faith['entropy_ratio']:.2f} "
           "of uniform")
     if res.get("paths"):

@@ -120,7 +120,8 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
         top, rand = sq[f"top{f}"] / total - base, sq[f"rand{f}"] / total - base
         by_fraction[str(f)] = {"top_mse_rise": top, "random_mse_rise": rand,
                                "recent_mse_rise": sq[f"recent{f}"] / total - base,
-                               "ratio": top / rand if rand > 0 else float("inf")}
+                               # undefined where random masking does not raise the error
+                               "ratio": top / rand if rand > 1e-12 else None}
     return {"base_mse": base, "entropy_ratio": entropy / max(count, 1),
             "windows": int(len(chosen)), "by_fraction": by_fraction}
 
@@ -132,5 +133,6 @@ def format_faithfulness(res: dict[str, Any]) -> str:
         lines.append(f"  mask top {float(f):.0%} attended steps: MSE +{r['top_mse_rise']:.4f}"
                      f"   random {float(f):.0%}: +{r['random_mse_rise']:.4f}"
                      f"   most recent {float(f):.0%}: +{r['recent_mse_rise']:.4f}"
-                     f"   ratio {r['ratio']:.2f}")
+                     + (f"   ratio {r['ratio']:.2f}" if r["ratio"] is not None else
+                        "   ratio undefined (random masking did not raise the error)"))
     return "\n".join(lines)
