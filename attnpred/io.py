@@ -20,6 +20,14 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     """
     if not writes_allowed():
         return
+    with _replacing(path) as tmp:
+        write(tmp)
+
+
+@contextlib.contextmanager
+def _replacing(path: str | Path) -> Iterator[str]:
+    """A temp file beside ``path`` that replaces it (fsynced, usual permissions) when the
+    block succeeds, and is removed when it fails."""
     path = Path(path)
     if path.is_dir():
         raise AttnpredError("is a directory; expected a file name to write", file=path)
@@ -31,15 +39,14 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write(tmp)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def atomic_write_dir(path: str | Path, write: Callable[[str], None]) -> None:
@@ -65,20 +72,8 @@ def atomic_write_dir(path: str | Path, write: Callable[[str], None]) -> None:
 def atomic_open(path: str | Path) -> Iterator[TextIO]:
     """A UTF-8 text file to write ``path`` in pieces (streaming); it replaces ``path`` only
     when the block ends without an exception."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with _replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        yield fh
 
 
 def _umask() -> int:

@@ -176,27 +176,26 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool 
                                           prep.target_names, cfg.eval_batch_size)
                for split in ("val", "test")}
     metrics |= {"baselines": naive_metrics(cfg, prep, "test"), "seconds": round(seconds, 2)}
-    paths = path_check(model, prep, cfg)
+    paths = path_check(model, prep, cfg, metrics["val"]["mse"])
     if paths:
         metrics["paths"] = paths
     return finish_run(run_dir, metrics, format_report(cfg.model, metrics),
                       keep_checkpoint=cfg.trainer.keep_checkpoint)
 
 
-def path_check(model: nn.Module, prep: Prepared, cfg: ForecastRunConfig) -> dict[str, Any]:
+def path_check(model: nn.Module, prep: Prepared, cfg: ForecastRunConfig,
+               full: float) -> dict[str, Any]:
     """Does the attention path earn its place? Validation MSE of the linear skip alone (the
-    attention head zeroed) beside the full model's; empty for models without both paths."""
+    attention head zeroed) beside the full model's (``full``); empty for models without both
+    paths."""
     if not (isinstance(model, PatchForecaster) and model.skip is not None):
         return {}
     import copy
     skip_only = copy.deepcopy(model)
     nn.init.zeros_(skip_only.head[-1].weight)
     nn.init.zeros_(skip_only.head[-1].bias)
-    val = prep.windows["val"]
-    alone = evaluate_forecaster(skip_only, val, prep.scaler, prep.target_names,
-                                cfg.eval_batch_size)["mse"]
-    full = evaluate_forecaster(model, val, prep.scaler, prep.target_names,
-                               cfg.eval_batch_size)["mse"]
+    alone = evaluate_forecaster(skip_only, prep.windows["val"], prep.scaler,
+                                prep.target_names, cfg.eval_batch_size)["mse"]
     return {"skip_alone_val_mse": alone, "full_val_mse": full,
             "attention_helps": full < alone * (1 - 1e-4)}
 
