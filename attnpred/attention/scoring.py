@@ -20,10 +20,18 @@ class AdditiveScore(nn.Module):
         self.u = nn.Linear(key_dim, hidden_dim, bias=True)
         self.v = nn.Linear(hidden_dim, 1, bias=False)
 
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """(B, S, Dk) -> U k (B, S, H): computed once per source, reused at every query step."""
+        return self.u(keys)
+
+    def score_projected(self, query: Tensor, projected: Tensor) -> Tensor:
+        """(B, T, Dq) queries against ``project_keys`` output (B, S, H) -> (B, T, S)."""
+        hidden = torch.tanh(self.w(query)[:, :, None, :] + projected[:, None, :, :])
+        return self.v(hidden).squeeze(-1)
+
     def forward(self, query: Tensor, keys: Tensor) -> Tensor:
         """(B, T, Dq), (B, S, Dk) -> (B, T, S)."""
-        hidden = torch.tanh(self.w(query)[:, :, None, :] + self.u(keys)[:, None, :, :])
-        return self.v(hidden).squeeze(-1)
+        return self.score_projected(query, self.project_keys(keys))
 
 
 class BilinearScore(nn.Module):
@@ -33,9 +41,17 @@ class BilinearScore(nn.Module):
         super().__init__()
         self.w = nn.Linear(key_dim, query_dim, bias=False)
 
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """(B, S, Dk) -> W k (B, S, Dq): computed once per source, reused at every query step."""
+        return self.w(keys)
+
+    def score_projected(self, query: Tensor, projected: Tensor) -> Tensor:
+        """(B, T, Dq) queries against ``project_keys`` output (B, S, Dq) -> (B, T, S)."""
+        return torch.matmul(query, projected.transpose(1, 2))
+
     def forward(self, query: Tensor, keys: Tensor) -> Tensor:
         """(B, T, Dq), (B, S, Dk) -> (B, T, S)."""
-        return torch.matmul(query, self.w(keys).transpose(1, 2))
+        return self.score_projected(query, self.project_keys(keys))
 
 
 class DotScore(nn.Module):

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attnpred.attention import AdditiveScore, BilinearScore, attend
+from attnpred.attention import AdditiveScore, AttentionResult, BilinearScore, attend
 from attnpred.config import check
 from attnpred.models.blocks import init_weights
 from attnpred.models.seq2seq import PAD, Seq2SeqOutput, seq2seq_losses
@@ -67,13 +67,15 @@ class GRUState:
     """(N, S, D) encoder outputs."""
     memory_mask: Tensor
     """(N, S) True for real source tokens."""
+    keys: Tensor
+    """(N, S, H) the scorer's projection of ``memory``, computed once per source."""
     hidden: Tensor
     """(N, D) decoder GRU state."""
     feed: Tensor
     """(N, D) previous attentional vector (Luong input feeding; zeros for Bahdanau)."""
 
     def reorder(self, index: Tensor) -> None:
-        for name in ("memory", "memory_mask", "hidden", "feed"):
+        for name in ("memory", "memory_mask", "keys", "hidden", "feed"):
             setattr(self, name, getattr(self, name).index_select(0, index))
 
 
@@ -114,29 +116,40 @@ class GRUSeq2Seq(nn.Module):
         return out, torch.tanh(self.bridge(final))
 
     def _step(self, y_prev: Tensor, state: GRUState) -> tuple[Tensor, Tensor]:
-        """One decoder step from y_prev (N,); updates ``state``; logits (N, V), weights (N, S)."""
+        """One decoder step from y_prev (N,); updates ``state``.
+
+        Returns the pre-output vector (N, D) (``self.logits`` maps it to the vocabulary) and
+        the attention weights (N, S).
+        """
         emb = self.drop(self.tgt_embed(y_prev))  # (N, E)
         if self.cfg.attention == "bahdanau":
-            res = attend(self.score(state.hidden[:, None], state.memory), state.memory,
-                         state.memory_mask)
+            res = self._attend(state.hidden, state)
             ctx = res.output[:, 0]  # (N, D)
             state.hidden = self.cell(torch.cat([emb, ctx], -1), state.hidden)
             pre = torch.tanh(self.pre_out(torch.cat([state.hidden, ctx, emb], -1)))
         else:
             state.hidden = self.cell(torch.cat([emb, state.feed], -1), state.hidden)
-            res = attend(self.score(state.hidden[:, None], state.memory), state.memory,
-                         state.memory_mask)
+            res = self._attend(state.hidden, state)
             pre = torch.tanh(self.pre_out(torch.cat([res.output[:, 0], state.hidden], -1)))
             state.feed = pre
-        return self.out(self.drop(pre)), res.weights[:, 0]
+        return pre, res.weights[:, 0]
+
+    def _attend(self, query: Tensor, state: GRUState) -> AttentionResult:
+        scores = self.score.score_projected(query[:, None], state.keys)
+        return attend(scores, state.memory, state.memory_mask)
+
+    def logits(self, pre: Tensor) -> Tensor:
+        """Pre-output vectors (..., D) -> logits (..., V)."""
+        return self.out(self.drop(pre))
 
     def init_state(self, src_ids: Tensor, src_mask: Tensor, use_cache: bool = True) -> GRUState:
         memory, hidden = self.encode(src_ids, src_mask)
-        return GRUState(memory, src_mask, hidden, torch.zeros_like(hidden))
+        keys = self.score.project_keys(memory)
+        return GRUState(memory, src_mask, keys, hidden, torch.zeros_like(hidden))
 
     def step(self, prefix: Tensor, state: GRUState) -> Tensor:
         """Logits (N, V) for the token after ``prefix`` (N, t); only its last token is read."""
-        return self._step(prefix[:, -1], state)[0]
+        return self.logits(self._step(prefix[:, -1], state)[0])
 
     def forward(self, src_ids: Tensor, src_mask: Tensor, tgt_in: Tensor,
                 tgt_out: Tensor | None = None, need_weights: bool = False,
@@ -146,13 +159,13 @@ class GRUSeq2Seq(nn.Module):
         ``cross_attentions`` holds one (B, 1, T, S) map (one layer, one head).
         """
         state = self.init_state(src_ids, src_mask)
-        logits, weights = [], []
+        pres, weights = [], []
         for t in range(tgt_in.shape[1]):
-            lg, w = self._step(tgt_in[:, t], state)
-            logits.append(lg)
+            pre, w = self._step(tgt_in[:, t], state)
+            pres.append(pre)
             weights.append(w)
         cross = torch.stack(weights, 1)[:, None]  # (B, 1, T, S)
-        out = Seq2SeqOutput(logits=torch.stack(logits, 1))
+        out = Seq2SeqOutput(logits=self.logits(torch.stack(pres, 1)))  # one (B, T, V) product
         if need_weights or cross_layers:
             out.cross_attentions = (cross,)
         if tgt_out is not None:
