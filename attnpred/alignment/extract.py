@@ -42,6 +42,9 @@ class AlignConfig:
     """Sub-word to word merging: 'links' (any sub-word link) or 'mean' (average the map)."""
     symmetrize: str = "grow-diag-final-and"
     """How two directions are combined (intersection, union, grow-diag-final-and)."""
+    shift: bool = False
+    """Read each target word's links at the step where it is the decoder's input rather than
+    the step that predicts it (Shift-Att, Chen et al. 2020): the query then knows the word."""
 
     def __post_init__(self) -> None:
         check(self.method in METHODS, "method", f"one of {METHODS}")
@@ -52,10 +55,14 @@ class AlignConfig:
 
 
 def select_attention(cross: Sequence[Tensor], cfg: AlignConfig) -> Tensor:
-    """Per-layer (B, H, T, S) maps -> one (B, T, S) map as ``cfg`` says."""
+    """Per-layer (B, H, T, S) maps -> one (B, T, S) map as ``cfg`` says (rows in ``tgt_out``
+    order: row t is about the t-th target sub-word)."""
     layers = list(cross) if cfg.average_layers else [cross[cfg.layer]]
     maps = [m[:, list(cfg.heads)] if cfg.heads else m for m in layers]
-    return torch.stack([m.mean(1) for m in maps]).mean(0)
+    out = torch.stack([m.mean(1) for m in maps]).mean(0)
+    if cfg.shift:  # row t <- row t + 1, whose decoder input is target t; the last row is empty
+        out = torch.cat([out[:, 1:], torch.zeros_like(out[:, :1])], 1)
+    return out
 
 
 def pool_matrix(matrix: Tensor, src_words: Sequence[int], tgt_words: Sequence[int]) -> Tensor:

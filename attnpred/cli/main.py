@@ -22,6 +22,7 @@ EXTRA_COMMANDS = {
     # command -> "module:function(argv)"
     "demo": "attnpred.cli.demo:main",
     "align": "attnpred.cli.seq2seq:align",
+    "align-select": "attnpred.cli.seq2seq:align_select",
     "pretrain": "attnpred.cli.pretrain:main",
     "explain": "attnpred.cli.explain:main",
     "serve": "attnpred.cli.serve:serve",
@@ -40,6 +41,7 @@ commands:
             [--shard i/N --output DIR]                      one shard of a big file (streamed)
   merge-shards DIR --output F                               join the shards in input order
   align     RUN --input SRC --ref TGT --output F            word alignments from a seq2seq run
+  align-select RUN --input SRC --ref TGT --reference F      choose the layer/heads to align with
   explain   RUN (--input FILE | --text T ...) --output F    attention views (HTML, JSON, PNG)
   serve     RUN [RUN ...]                                   HTTP server
   export    RUN --format onnx                               ONNX (+ int8) export

@@ -29,7 +29,7 @@ TRAIN_FLAGS = {
     "epochs": "trainer.epochs", "max_steps": "trainer.max_steps", "lr": "trainer.lr",
     "metric": "trainer.metric", "seed": "trainer.seed",
     "keep_checkpoint": "trainer.keep_checkpoint",
-    "guide_weight": "guide.weight", "guide_layer": "guide.layer",
+    "guide_weight": "guide.weight", "guide_layer": "guide.layer", "guide_shift": "guide.shift",
     "beam": "decoding.beam",
 }
 
@@ -74,17 +74,64 @@ def after_evaluate(result: dict[str, Any], args: argparse.Namespace, predictor: 
 
 
 
+def _bitext_flags(parser: Parser) -> None:
+    parser.add_argument("--input", required=True, help="source file, or a single "
+                        "TSV/JSONL/'src ||| tgt' file")
+    parser.add_argument("--ref", help="line-aligned target file")
+    parser.add_argument("--src-field", default="src", help="source column/key (TSV/JSONL)")
+    parser.add_argument("--tgt-field", default="tgt", help="target column/key (TSV/JSONL)")
+
+
+def _read_bitext(args: argparse.Namespace) -> list:
+    from attnpred.data.parallel import read_parallel
+    return read_parallel(args.input, args.ref, src_field=args.src_field,
+                         tgt_field=args.tgt_field)
+
+
+def align_select(argv: list[str]) -> None:
+    """Choose the decoder layer and heads to align with: every layer x head, each layer's
+    mean and the mean of all layers are scored by AER against reference links (e.g. eflomal's,
+    on pairs the model did not train on); prints the table best first and the flags to use."""
+    parser = Parser(prog="attnpred align-select", description=align_select.__doc__)
+    parser.add_argument("run", help="run directory of a source->target model")
+    _bitext_flags(parser)
+    parser.add_argument("--reference", required=True,
+                        help="Pharaoh file (0-indexed i-j) of the reference links, one line per pair")
+    parser.add_argument("--output", help="write the choice and the table as JSON here")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    args = parser.parse_args(argv)
+    pairs = _read_bitext(args)
+    from attnpred.data.alignment import check_alignments, read_pharaoh
+    reference = read_pharaoh(args.reference)
+    check_alignments(reference, [p.src for p in pairs], [p.tgt for p in pairs], args.reference)
+    from attnpred.tasks.seq2seq import Seq2SeqPredictor
+    choice = Seq2SeqPredictor.load(args.run, device=args.device).choose_alignment(
+        [p.src for p in pairs], [p.tgt for p in pairs], reference)
+    rows = sorted(choice.table, key=lambda r: r["aer"])
+    for r in rows:
+        where = "all layers" if r["average_layers"] else f"layer {r['layer']}"
+        print(f"{where:>10}  heads {str(r['heads']):>5}  shift {r['shift']!s:>5}  "
+              f"AER {r['aer']:.4f}  "
+              f"P {r['precision']:.4f}  R {r['recall']:.4f}")
+    cfg = choice.config
+    flags = ("--average-layers" if cfg.average_layers else
+             f"--layer {cfg.layer}" + (f" --heads {','.join(map(str, cfg.heads))}"
+                                      if cfg.heads else "")) + (" --shift" if cfg.shift else "")
+    print(f"best: {flags}")
+    if args.output:
+        atomic_write_text(args.output, json.dumps(
+            {"best": {"layer": cfg.layer, "heads": list(cfg.heads), "shift": cfg.shift,
+                      "average_layers": cfg.average_layers, "flags": flags},
+             "table": rows}, indent=1) + "\n")
+
+
 def align(argv: list[str]) -> None:
     """Word alignments (Pharaoh, 0-indexed) for a bitext from a seq2seq run's cross-attention,
     optionally symmetrised with a reverse-direction run, or from eflomal (--eflomal)."""
     from attnpred.alignment.extract import AlignConfig
     parser = Parser(prog="attnpred align", description=align.__doc__)
     parser.add_argument("run", nargs="?", help="run directory of a source->target model")
-    parser.add_argument("--input", required=True, help="source file, or a single "
-                        "TSV/JSONL/'src ||| tgt' file")
-    parser.add_argument("--ref", help="line-aligned target file")
-    parser.add_argument("--src-field", default="src", help="source column/key (TSV/JSONL)")
-    parser.add_argument("--tgt-field", default="tgt", help="target column/key (TSV/JSONL)")
+    _bitext_flags(parser)
     parser.add_argument("--output", required=True, help="the Pharaoh file to write")
     parser.add_argument("--reverse", help="run directory of a target->source model; the two "
                         "directions are symmetrised")
@@ -98,6 +145,7 @@ def align(argv: list[str]) -> None:
     parser.add_argument("--threshold", type=float, default=0.2,
                         help=field_docs(AlignConfig)["threshold"])
     parser.add_argument("--merge", default="links", help=field_docs(AlignConfig)["merge"])
+    parser.add_argument("--shift", action="store_true", help=field_docs(AlignConfig)["shift"])
     parser.add_argument("--symmetrize", default="grow-diag-final-and",
                         help=field_docs(AlignConfig)["symmetrize"])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -111,10 +159,8 @@ def align(argv: list[str]) -> None:
     cfg = config_from_dict(AlignConfig, {
         "layer": args.layer, "heads": heads, "average_layers": args.average_layers,
         "method": args.method, "threshold": args.threshold, "merge": args.merge,
-        "symmetrize": args.symmetrize}, source="command line")
-    from attnpred.data.parallel import read_parallel
-    pairs = read_parallel(args.input, args.ref, src_field=args.src_field,
-                          tgt_field=args.tgt_field)
+        "symmetrize": args.symmetrize, "shift": args.shift}, source="command line")
+    pairs = _read_bitext(args)
     from attnpred.tasks.seq2seq import align_bitext
     links = align_bitext([p.src for p in pairs], [p.tgt for p in pairs], cfg, run=args.run,
                          reverse=args.reverse, eflomal=args.eflomal, device=args.device)

@@ -33,6 +33,10 @@ class GuidedAlignmentConfig:
     fairseq supervises the penultimate layer)."""
     heads: tuple[int, ...] = (0,)
     """Supervised heads of that layer, averaged (empty: all heads; fairseq uses one)."""
+    shift: bool = False
+    """Supervise each target word's links at the step where that word is the decoder's input
+    (one step later than the step that predicts it; Shift-Att, Chen et al. 2020), so the head
+    sees the word it aligns. Read such a model's links with the alignment option shift too."""
 
     def __post_init__(self) -> None:
         check(self.weight >= 0, "weight", "must be >= 0")
@@ -66,18 +70,22 @@ def alignment_targets(links: Iterable[Link], src_words: Sequence[int],
     return out / out.sum(-1, keepdim=True).clamp_min(1.0)
 
 
-def guided_alignment_loss(cross: Tensor, gold: Tensor, heads: Sequence[int] = ()) -> Tensor:
+def guided_alignment_loss(cross: Tensor, gold: Tensor, heads: Sequence[int] = (),
+                          shift: bool = False) -> Tensor:
     """Cross-entropy between gold alignment rows and the averaged chosen heads.
 
     Args:
         cross: (B, H, T, S) cross-attention weights of the supervised layer.
         gold: (B, T, S) gold rows from ``alignment_targets`` (all-zero rows are skipped).
         heads: head indices to average (empty: all).
+        shift: gold row t supervises attention row t + 1 (where target t is the input).
     Returns:
         Scalar loss (0 when no row has a gold link).
     """
     attn = cross[:, list(heads)] if heads else cross
     attn = attn.mean(1)  # (B, T, S)
+    if shift:
+        attn, gold = attn[:, 1:], gold[:, :-1]
     rows = gold.sum(-1) > 0  # (B, T)
     if not rows.any():
         return attn.sum() * 0.0
@@ -110,6 +118,6 @@ class GuidedAlignment(SupervisionWrapper):
         if not guided or out.loss is None:
             return out
         align_loss = guided_alignment_loss(out.cross_attentions[self.layer], align,
-                                           self.cfg.heads)
+                                           self.cfg.heads, self.cfg.shift)
         return dataclasses.replace(out, loss=out.loss + self.cfg.weight * align_loss,
                                    align_loss=align_loss)

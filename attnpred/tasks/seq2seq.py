@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from attnpred.alignment.extract import AlignConfig, select_attention, word_alignment
+from attnpred.alignment.select import AlignmentChoice, alignment_candidates, choose_alignment
 from attnpred.alignment.symmetrize import symmetrize
 from attnpred.config import check, save_config
 from attnpred.data.alignment import Link, read_pharaoh
@@ -343,6 +344,19 @@ class Seq2SeqPredictor:
             out.append(word_alignment(matrix, self.tok.src_words(s, self.max_len),
                                       self.tok.tgt_words(t, self.max_len), cfg))
         return out
+
+    def choose_alignment(self, src_texts: Sequence[str], tgt_texts: Sequence[str],
+                         reference: Sequence[set[Link]],
+                         base: AlignConfig | None = None) -> AlignmentChoice:
+        """The decoder layer and heads whose links best match ``reference`` (e.g. eflomal's
+        links of held-out pairs), scoring every layer x head, each layer's mean and the mean
+        of all layers; use the returned ``config`` with ``align``."""
+        layers, heads = self.cfg.decoder_shape
+        maps = self.forced_attention(src_texts, tgt_texts)
+        return choose_alignment(
+            maps, [self.tok.src_words(s, self.max_len) for s in src_texts],
+            [self.tok.tgt_words(t, self.max_len) for t in tgt_texts], reference,
+            alignment_candidates(layers, heads, base or AlignConfig()))
 
     def _check_align_config(self, cfg: AlignConfig) -> None:
         """The layer and heads ``cfg`` names must exist in this run's decoder."""

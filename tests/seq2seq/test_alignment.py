@@ -71,3 +71,27 @@ def test_select_attention_layer_heads_and_average():
     torch.testing.assert_close(select_attention([a, b], AlignConfig(average_layers=True,
                                                                     heads=(0,))),
                                torch.tensor([[[0.75, 0.25]]]))
+
+
+def test_shift_reads_the_row_where_the_target_is_the_input():
+    cross = torch.tensor([[[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]]])  # (B, H, T, S)
+    shifted = select_attention([cross], AlignConfig(layer=0, shift=True))
+    torch.testing.assert_close(shifted, torch.tensor([[[0.2, 0.8], [0.7, 0.3], [0.0, 0.0]]]))
+    assert word_alignment(shifted[0], [0, 1], [0, 1, -1], AlignConfig(shift=True)) == \
+        {(1, 0), (0, 1)}
+
+
+def test_choose_alignment_picks_the_head_that_matches_the_reference():
+    from attnpred.alignment import alignment_candidates, choose_alignment
+    diag, anti = torch.eye(3), torch.eye(3).flip(1)
+    # layer 0: head 0 diagonal, head 1 anti-diagonal; layer 1: both uniform
+    maps = [(torch.stack([diag, anti]), torch.full((2, 3, 3), 1 / 3))] * 2
+    words = [[0, 1, 2]] * 2
+    reference = [{(2, 0), (1, 1), (0, 2)}] * 2  # (source, target): the anti-diagonal
+    cands = alignment_candidates(2, 2, AlignConfig())
+    assert len(cands) == 2 * (2 * 3 + 1)
+    choice = choose_alignment(maps, words, words, reference, cands)
+    assert (choice.config.layer, choice.config.heads, choice.config.shift) == (0, (1,), False)
+    assert min(r["aer"] for r in choice.table) == 0.0
+    with pytest.raises(ValueError, match="2 pairs but 1 reference"):
+        choose_alignment(maps, words, words, reference[:1], cands)

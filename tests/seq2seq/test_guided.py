@@ -25,6 +25,13 @@ def test_loss_is_cross_entropy_of_chosen_heads():
     assert guided_alignment_loss(cross, torch.zeros(1, 1, 2)).item() == 0.0
 
 
+def test_shifted_loss_reads_the_next_row():
+    gold = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])  # rows in tgt_out order
+    shifted = torch.tensor([[[[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]]]])  # row t+1 aligns target t
+    assert guided_alignment_loss(shifted, gold, shift=True).item() < 1e-6
+    assert guided_alignment_loss(shifted, gold, shift=False).item() > 1.0
+
+
 def reverse_task(n: int, g: torch.Generator):
     """Target = reversed source; gold alignment: target word j <-> source word len-1-j."""
     src, tgt, links = [], [], []
@@ -42,19 +49,19 @@ def reverse_task(n: int, g: torch.Generator):
     return batch
 
 
-def divergence(model, batch) -> float:
+def divergence(model, batch, shift: bool = False) -> float:
     batch = {k: v for k, v in batch.items() if k != "align"} | {"align": batch["align"]}
     with torch.no_grad():
         out = model(**batch, need_weights=True)
-    return float(guided_alignment_loss(out.cross_attentions[-1], batch["align"], (0,)))
+    return float(guided_alignment_loss(out.cross_attentions[-1], batch["align"], (0,), shift))
 
 
-def train(weight: float, steps: int = 120) -> tuple[float, float]:
-    model = GuidedAlignment(tiny_transformer(),
-                            GuidedAlignmentConfig(weight=weight, layer=-1, heads=(0,)), 2)
+def train(weight: float, steps: int = 120, shift: bool = False) -> tuple[float, float]:
+    model = GuidedAlignment(tiny_transformer(), GuidedAlignmentConfig(
+        weight=weight, layer=-1, heads=(0,), shift=shift), 2)
     g = torch.Generator().manual_seed(0)
     held_out = reverse_task(32, torch.Generator().manual_seed(99))
-    before = divergence(model, held_out)
+    before = divergence(model, held_out, shift)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
     for _ in range(steps):
@@ -63,7 +70,7 @@ def train(weight: float, steps: int = 120) -> tuple[float, float]:
         loss.backward()
         opt.step()
     model.eval()
-    return before, divergence(model, held_out)
+    return before, divergence(model, held_out, shift)
 
 
 def test_guided_loss_reduces_divergence_from_gold():
@@ -71,3 +78,8 @@ def test_guided_loss_reduces_divergence_from_gold():
     _, unguided = train(weight=0.0)
     assert guided < 0.6 * before
     assert guided < 0.6 * unguided
+
+
+def test_shifted_guidance_is_learnt_where_it_is_read():
+    before, guided = train(weight=1.0, shift=True)
+    assert guided < 0.6 * before

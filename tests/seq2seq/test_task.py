@@ -72,6 +72,7 @@ def test_guided_training_and_align_cli(tmp_path, capsys):
     assert scores["aer"] < 0.2  # the supervised head learnt the diagonal
     assert len((tmp_path / "out.align").read_text().splitlines()) == len(PAIRS)
     run, src = str(tmp_path / "run"), str(tmp_path / "train.en")
+    check_align_select(tmp_path, run, capsys)
     assert main(["predict", run, "--input", src, "--output", str(tmp_path / "att.jsonl"),
                  "--beam", "1"]) == 0
     rows = [json.loads(x) for x in (tmp_path / "att.jsonl").read_text().splitlines()]
@@ -83,6 +84,39 @@ def test_guided_training_and_align_cli(tmp_path, capsys):
     result = json.loads((tmp_path / "m.json").read_text())
     assert result["model"]["chrf"] > result["copy"]["chrf"]  # 3-word lines: no 4-grams for BLEU
     assert len((tmp_path / "h.txt").read_text().splitlines()) == len(PAIRS)
+
+
+def check_align_select(tmp_path, run, capsys):
+    """align-select scores (2 layers x (2 heads + their mean) + all layers) x shifted or not; its best
+    choice gives, through ``align``, the AER it reported against the same reference."""
+    choice = tmp_path / "choice.json"
+    assert main(["align-select", run, "--input", str(tmp_path / "train.en"), "--ref",
+                 str(tmp_path / "train.de"), "--reference", str(tmp_path / "train.align"),
+                 "--output", str(choice)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(choice.read_text())
+    assert len(result["table"]) == 14 and f"best: {result['best']['flags']}" in printed
+    best = result["table"][0]
+    assert best["aer"] == min(r["aer"] for r in result["table"]) < 0.2
+    assert best["aer"] < max(r["aer"] for r in result["table"])  # the choice matters
+    # 'gold' holds the same links as the reference, 1-indexed
+    flags = result["best"]["flags"].split()
+    assert main(["align", run, "--input", str(tmp_path / "train.en"), "--ref",
+                 str(tmp_path / "train.de"), "--output", str(tmp_path / "best.align"),
+                 "--gold", str(tmp_path / "gold"), *flags]) == 0
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scores["aer"] == pytest.approx(best["aer"])
+
+
+def test_align_select_rejects_a_link_outside_the_pair(tmp_path, capsys):
+    write_data(tmp_path)
+    (tmp_path / "bad.align").write_text("0-0\n" * 5 + "0-7\n")
+    train_seq2seq(tiny_config(tmp_path, "gru-attention", epochs=1), tmp_path / "run")
+    assert main(["align-select", str(tmp_path / "run"), "--input", str(tmp_path / "train.en"),
+                 "--ref", str(tmp_path / "train.de"), "--reference",
+                 str(tmp_path / "bad.align")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.align:6: link 0-7" in err and "Traceback" not in err
 
 
 def test_alignment_count_mismatch_is_a_user_error(tmp_path, capsys):
