@@ -1,6 +1,8 @@
 """Word alignment (AER) on the En-Fr Hansards gold set: attention, guided attention, eflomal.
 
     python benchmarks/alignment.py --quick     # small CPU Transformers (tens of minutes)
+    python benchmarks/alignment.py --cpu --threads 2 --runs ~/attnpred-runs --resume
+                                               # the seq2seq CPU recipe, both directions
     python benchmarks/alignment.py --full --device cuda
 
 Protocol (BENCHMARKS.md section 5): every aligner sees the same bitext, Multi30k En-Fr train
@@ -9,14 +11,17 @@ lowercased and tokenised in the gold set's style (punctuation split, French elis
 l' -> le, d' -> de, ...); the gold pairs are only lowercased, so their word indices are kept.
 - eflomal: both directions, grow-diag-final-and.
 - attention: Transformers En->Fr and Fr->En trained without alignment supervision; links by
-  argmax of layer -2's cross-attention averaged over heads, sub-words merged, both directions
-  symmetrised with grow-diag-final-and.
+  argmax of cross-attention, sub-words merged, both directions symmetrised with
+  grow-diag-final-and.
 - guided: the same Transformers, with head 0 of decoder layer -2 supervised by the eflomal
-  alignments of the training bitext (fairseq transformer_align / OpenNMT lambda_align); links
-  from that head.
+  alignments of the training bitext (fairseq transformer_align / OpenNMT lambda_align; in the
+  cpu profile read at the step where the word is the decoder's input, Shift-Att).
+Which layer/heads (and shifted or not) give the links is chosen per model on held-out pairs
+of the training bitext (--held-out, the last Multi30k pairs: the Transformers do not train on
+them, eflomal does) against eflomal's links there: never on the gold. The quick profile keeps
+layer -2 (all heads for attention, the supervised head for guided) fixed in advance.
 Also Multi30k En->Fr test2016 BLEU of the attention and guided En->Fr models (same
 preprocessing on both sides, sacreBLEU 13a), beside copy. Writes benchmarks/results/alignment.json.
-The extraction settings are fixed in advance: there is no validation gold to tune them on.
 """
 from __future__ import annotations
 
@@ -35,8 +40,8 @@ from attnpred.alignment.eflomal import eflomal_directional  # noqa: E402
 from attnpred.data.alignment import read_gold, write_pharaoh  # noqa: E402
 from attnpred.data.parallel import read_bitext, read_lines  # noqa: E402
 from attnpred.evaluation.generation import bleu  # noqa: E402
-from attnpred.tasks.seq2seq import Seq2SeqPredictor, train_seq2seq  # noqa: E402
-from seq2seq import merge, run_config  # noqa: E402  (benchmarks/seq2seq.py)
+from attnpred.tasks.seq2seq import Seq2SeqPredictor  # noqa: E402
+from seq2seq import dev_curve, merge, run_config, train_or_resume  # noqa: E402
 
 RUNS = ROOT / "benchmarks" / "runs" / "alignment"
 PROFILES = {
@@ -49,8 +54,15 @@ PROFILES = {
                              "decoder_layers": 6, "dropout": 0.3},
              "trainer": {"epochs": 50, "lr": 7e-4, "warmup_ratio": 0.04, "patience": 8,
                          "amp": True}},
+    # benchmarks/seq2seq.py's CPU Transformer, shorter: 4 models to train (2 directions x 2)
+    "cpu": {"data": {"vocab_size": 8000, "max_tokens": 2048, "max_len": 128},
+            "transformer": {"dim": 256, "heads": 4, "ff_dim": 1024, "encoder_layers": 3,
+                            "decoder_layers": 3, "dropout": 0.1, "label_smoothing": 0.1},
+            "trainer": {"epochs": 5, "lr": 1e-3, "warmup_ratio": 0.04}},
 }
-GUIDE = {"weight": 0.05, "layer": -2, "heads": [0]}  # fairseq alignment_lambda and OpenNMT lambda_align default
+# fairseq alignment_lambda and OpenNMT lambda_align default; the cpu profile adds Shift-Att
+GUIDE = {"weight": 0.05, "layer": -2, "heads": [0]}
+GUIDE_SHIFT = {"quick": False, "full": False, "cpu": True}
 PUBLISHED_HANSARDS = {"giza++": 5.9, "eflomal": 8.2, "fast_align": 10.5, "awesome-align": 4.1}
 ELISION = re.compile(r"\b(l|d|j|c|n|qu|s|m|t)'", flags=re.I)
 EXPAND = {"l": "le", "d": "de", "j": "je", "c": "ce", "n": "ne", "qu": "que", "s": "se",
@@ -79,33 +91,58 @@ def bitext(gold_dir: Path, raw: Path, pairs: int) -> tuple[list[str], list[str],
     return en, fr, len(gold_pairs)
 
 
-def scores(name: str, links: list[set], gold, seconds: float | None, **extra) -> list[dict]:
+def scores(name: str, links: list[set], gold, seconds: float | None,
+           held_out_table: list | None = None, **extra) -> list[dict]:
+    """AER, precision, recall records; the held-out choice table goes with the AER only."""
     s = alignment_scores(links, gold)
-    return [record("enfr-align", name, "test", m, getattr(s, m), seconds, **extra)
+    table = {"held_out_table": held_out_table} if held_out_table else {}
+    return [record("enfr-align", name, "test", m, getattr(s, m), seconds,
+                   **(table if m == "aer" else {}), **extra)
             for m in ("aer", "precision", "recall")]
 
 
+def show(records: list[dict]) -> None:
+    for r in records:
+        where = {k: r[k] for k in ("direction", "symmetrize", "layer", "heads", "shift")
+                 if k in r}
+        print(f"{r['dataset']} {r['model']} {r['metric']} {r['value']:.4f} {where}", flush=True)
+
+
+def guide(profile: str) -> dict:
+    return {**GUIDE, "shift": GUIDE_SHIFT[profile]}
+
+
 def train_direction(args, src: Path, tgt: Path, name: str, align: Path | None):
-    """Train one direction on the shared bitext (guided when ``align`` is given)."""
+    """Train one direction on the NMT part of the bitext (guided when ``align`` is given)."""
     data = {"train_src": str(src), "train_tgt": str(tgt),
             "dev_src": str(src.parent / f"val{src.suffix}"),
             "dev_tgt": str(tgt.parent / f"val{tgt.suffix}")}
     profile = PROFILES[args.profile]
     if align is not None:
         profile = merge(profile, {"data": {"train_align": str(align)},
-                                  "guide": GUIDE})
+                                  "guide": guide(args.profile)})
     run_cfg = run_config(profile, "transformer", data, args)
     t0 = time.time()
-    run_dir = RUNS / f"{name}-{args.profile}"
-    train_seq2seq(run_cfg, run_dir, overwrite=True)
+    run_dir = args.runs / f"{name}-{args.profile}"
+    train_or_resume(run_cfg, run_dir, args)
     predictor = Seq2SeqPredictor.load(run_dir)
-    return predictor, time.time() - t0
+    return predictor, time.time() - t0, dev_curve(run_dir)["train_seconds"]
 
 
-def main() -> None:
+def extraction(args, model: str, predictor, held: tuple[list, list, list]):
+    """The AlignConfig to read links with: chosen on the held-out pairs against eflomal
+    (every profile but quick), else layer -2 fixed in advance. Returns it and the table."""
+    if args.profile == "quick" or not args.held_out:
+        return AlignConfig(layer=-2, heads=(0,) if model == "guided" else ()), None
+    choice = predictor.choose_alignment(*held)
+    return choice.config, sorted(choice.table, key=lambda r: r["aer"])
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", dest="profile", action="store_const", const="quick")
+    group.add_argument("--cpu", dest="profile", action="store_const", const="cpu")
     group.add_argument("--full", dest="profile", action="store_const", const="full")
     parser.set_defaults(profile="quick")
     parser.add_argument("--device", default="cpu")
@@ -114,26 +151,51 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=0, help="smoke runs: results not kept")
     parser.add_argument("--models", default="attention,guided", help="comma list")
     parser.add_argument("--pairs", type=int, default=None,
-                        help="Multi30k pairs in the bitext (default: quick 10000, full all)")
+                        help="Multi30k pairs in the bitext (default: quick 10000, else all)")
+    parser.add_argument("--held-out", type=int, default=500,
+                        help="last Multi30k pairs of the bitext kept from the Transformers to "
+                             "choose the layer/heads on (not in the quick profile)")
     parser.add_argument("--directions", choices=("both", "forward"), default=None,
-                        help="train Fr->En too and symmetrise (default: quick forward, full both)")
+                        help="train Fr->En too and symmetrise (default: quick forward, else both)")
+    parser.add_argument("--runs", type=Path, default=RUNS,
+                        help="run directories (put long runs outside the work tree)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue interrupted runs and reuse finished ones")
     args = parser.parse_args()
     quick = args.profile == "quick"
     args.pairs = (10000 if quick else 0) if args.pairs is None else args.pairs
     args.directions = args.directions or ("forward" if quick else "both")
+    args.held_out = 0 if quick else args.held_out
+    return args
+
+
+def write_data(data: Path, en: list[str], fr: list[str], nmt: list[int], raw: Path) -> None:
+    """The Transformers' training files (the bitext without the held-out pairs), val, test."""
+    data.mkdir(parents=True, exist_ok=True)
+    for name, lines in (("train.en", en), ("train.fr", fr)):
+        (data / name).write_text("".join(lines[i] + "\n" for i in nmt), encoding="utf-8")
+    for lang, french in (("en", False), ("fr", True)):
+        for split, out in (("val", f"val.{lang}"), ("test_2016_flickr", f"test.{lang}")):
+            (data / out).write_text("".join(gold_style(t, french) + "\n" for t in
+                                            read_lines(raw / f"{split}.{lang}.gz")))
+
+
+def flip(alignments: list[set]) -> list[set]:
+    return [{(j, i) for i, j in a} for a in alignments]
+
+
+def main() -> None:
+    args = parse_args()
     torch.set_num_threads(args.threads)
     started, records = time.time(), []
     gold_dir, raw = require_data("word_alignment_gold"), require_data("multi30k", "raw")
     gold = read_gold(gold_dir / "enfr.gold")
     en, fr, n_gold = bitext(gold_dir, raw, args.pairs)
-    data = RUNS / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    for name, lines in (("train.en", en), ("train.fr", fr)):
-        (data / name).write_text("".join(t + "\n" for t in lines), encoding="utf-8")
-    for lang, french in (("en", False), ("fr", True)):
-        for split, out in (("val", f"val.{lang}"), ("test_2016_flickr", f"test.{lang}")):
-            (data / out).write_text("".join(gold_style(t, french) + "\n" for t in
-                                            read_lines(raw / f"{split}.{lang}.gz")))
+    n_multi = len(en) - n_gold
+    held = list(range(n_multi - args.held_out, n_multi))  # kept from the Transformers
+    nmt = [i for i in range(len(en)) if not n_multi - args.held_out <= i < n_multi]
+    data = args.runs / "alignment-data"
+    write_data(data, en, fr, nmt, raw)
     test_src, test_ref = read_lines(data / "test.en"), read_lines(data / "test.fr")
     records.append(record("multi30k-en-fr", "copy", "test2016", "bleu", bleu(test_src, [test_ref])))
 
@@ -147,40 +209,48 @@ def main() -> None:
                       symmetrize="grow-diag-final-and", bitext_pairs=len(en))
     records += scores("eflomal", fwd[-n_gold:], gold, eflomal_s, direction="en-fr",
                       bitext_pairs=len(en))
-    write_pharaoh(data / "train.en-fr.align", eflomal_links)
-    write_pharaoh(data / "train.fr-en.align", [{(j, i) for i, j in a} for a in eflomal_links])
-    print(records[-6:], flush=True)
+    write_pharaoh(data / "train.en-fr.align", [eflomal_links[i] for i in nmt])
+    write_pharaoh(data / "train.fr-en.align", flip([eflomal_links[i] for i in nmt]))
+    show(records)
 
     gold_en, gold_fr = en[-n_gold:], fr[-n_gold:]
+    held_en, held_fr = [en[i] for i in held], [fr[i] for i in held]
+    held_ref = [eflomal_links[i] for i in held]
     for model in [m for m in args.models.split(",") if m]:
         guided = model == "guided"
-        cfg = AlignConfig(layer=-2, heads=(0,) if guided else ())
-        fwd_pred, fwd_s = train_direction(args, data / "train.en", data / "train.fr",
-                                          f"{model}-en-fr",
-                                          data / "train.en-fr.align" if guided else None)
+        fwd_pred, fwd_s, fwd_train = train_direction(
+            args, data / "train.en", data / "train.fr", f"{model}-en-fr",
+            data / "train.en-fr.align" if guided else None)
         t0 = time.time()
+        cfg, table = extraction(args, model, fwd_pred, (held_en, held_fr, held_ref))
         a_fwd = fwd_pred.align(gold_en, gold_fr, cfg)
-        extra = dict(profile=args.profile, layer=cfg.layer, heads=list(cfg.heads),
-                     bitext_pairs=len(en))
+        extra = dict(profile=args.profile, bitext_pairs=len(en), held_out_pairs=len(held),
+                     guide=guide(args.profile) if guided else None)
+        chosen = dict(layer=cfg.layer, heads=list(cfg.heads), shift=cfg.shift,
+                      average_layers=cfg.average_layers, held_out_table=table)
         records += scores(model, a_fwd, gold, fwd_s + time.time() - t0, direction="en-fr",
-                          **extra)
+                          train_seconds=fwd_train, **chosen, **extra)
         if args.directions == "both":
-            rev_pred, rev_s = train_direction(args, data / "train.fr", data / "train.en",
-                                              f"{model}-fr-en",
-                                              data / "train.fr-en.align" if guided else None)
-            a_rev = [{(j, i) for i, j in a} for a in rev_pred.align(gold_fr, gold_en, cfg)]
+            rev_pred, rev_s, rev_train = train_direction(
+                args, data / "train.fr", data / "train.en", f"{model}-fr-en",
+                data / "train.fr-en.align" if guided else None)
+            t1 = time.time()
+            rcfg, rtable = extraction(args, model, rev_pred, (held_fr, held_en, flip(held_ref)))
+            a_rev = flip(rev_pred.align(gold_fr, gold_en, rcfg))
             sym = [symmetrize(f, r, len(s.split()), len(t.split()))
                    for f, r, s, t in zip(a_fwd, a_rev, gold_en, gold_fr)]
             seconds = fwd_s + rev_s + time.time() - t0
+            rchosen = dict(layer=rcfg.layer, heads=list(rcfg.heads), shift=rcfg.shift,
+                           average_layers=rcfg.average_layers, held_out_table=rtable)
             records += scores(model, sym, gold, seconds, symmetrize="grow-diag-final-and",
-                              **extra)
-            records += scores(model, a_rev, gold, seconds, direction="fr-en", **extra)
+                              train_seconds=fwd_train + rev_train, **extra)
+            records += scores(model, a_rev, gold, rev_s + time.time() - t1, direction="fr-en",
+                              train_seconds=rev_train, **rchosen, **extra)
         t1 = time.time()
         hyps = [t.text for t in fwd_pred.translate(test_src)]
         records.append(record("multi30k-en-fr", model, "test2016", "bleu",
-                              bleu(hyps, [test_ref]), fwd_s + time.time() - t1,
-                              profile=args.profile, guide=GUIDE if guided else None))
-        print(records[-10:], flush=True)
+                              bleu(hyps, [test_ref]), fwd_s + time.time() - t1, **extra))
+        show([r for r in records if r["model"] == model])
     if args.max_steps:
         print("smoke run (--max-steps): results not written")
         return
