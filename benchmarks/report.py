@@ -38,7 +38,22 @@ def table(data: dict) -> str:
             for k, v in rows.items()]
     meta = (f"`{data['command']}` · commit `{data['commit'][:12]}` · {data['machine']} · "
             f"{data['created']}")
-    return "\n".join([f"#### {data['benchmark']}", "", meta, "", head, sep, *body])
+    return "\n".join([f"#### {data['benchmark']}", "", meta, "", head, sep, *body,
+                      *earlier_runs(data["records"])])
+
+
+def earlier_runs(records: list[dict]) -> list[str]:
+    """A line per earlier run whose rows a results file kept (records carrying ``from_run``)."""
+    runs: dict[tuple, list[str]] = defaultdict(list)
+    for r in records:
+        if "from_run" in r:
+            run = r["from_run"]
+            key = (run["command"], run["commit"][:12], run["created"])
+            name = f"{r['dataset']} {r['model']}"
+            if name not in runs[key]:
+                runs[key].append(name)
+    return ["", *[f"- Rows of {', '.join(names)} from `{cmd}` · commit `{c}` · {when}"
+                  for (cmd, c, when), names in runs.items()]] if runs else []
 
 
 def main() -> None:

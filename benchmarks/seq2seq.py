@@ -276,12 +276,15 @@ def aeslc(args, records: list) -> None:
 
 def kept_records(new: list[dict]) -> list[dict]:
     """Records of (dataset, model) pairs not re-run this time, from the existing results file
-    (so the models can be run one invocation at a time)."""
+    (so the models can be run one invocation at a time); each keeps the command, commit and
+    date of the run that produced it under ``from_run``."""
     path = ROOT / "benchmarks" / "results" / "seq2seq.json"
     if not path.is_file():
         return []
+    old = json.loads(path.read_text())
     rerun = {(r["dataset"], r["model"]) for r in new}
-    return [r for r in json.loads(path.read_text())["records"]
+    origin = {k: old[k] for k in ("command", "commit", "created")}
+    return [{**r, "from_run": r.get("from_run", origin)} for r in old["records"]
             if (r["dataset"], r["model"]) not in rerun]
 
 
