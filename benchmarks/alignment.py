@@ -103,7 +103,8 @@ def scores(name: str, links: list[set], gold, seconds: float | None,
 
 def show(records: list[dict]) -> None:
     for r in records:
-        where = {k: r[k] for k in ("direction", "symmetrize", "layer", "heads", "shift")
+        where = {k: r[k] for k in ("direction", "symmetrize", "layer", "heads", "shift", "method",
+                                   "threshold")
                  if k in r}
         print(f"{r['dataset']} {r['model']} {r['metric']} {r['value']:.4f} {where}", flush=True)
 
@@ -226,7 +227,8 @@ def main() -> None:
         a_fwd = fwd_pred.align(gold_en, gold_fr, cfg)
         extra = dict(profile=args.profile, bitext_pairs=len(en), held_out_pairs=len(held),
                      guide=guide(args.profile) if guided else None)
-        chosen = dict(layer=cfg.layer, heads=list(cfg.heads), shift=cfg.shift,
+        chosen = dict(layer=cfg.layer, heads=list(cfg.heads), shift=cfg.shift, method=cfg.method,
+                      threshold=cfg.threshold,
                       average_layers=cfg.average_layers, held_out_table=table)
         records += scores(model, a_fwd, gold, fwd_s + time.time() - t0, direction="en-fr",
                           train_seconds=fwd_train, **chosen, **extra)
@@ -241,6 +243,7 @@ def main() -> None:
                    for f, r, s, t in zip(a_fwd, a_rev, gold_en, gold_fr)]
             seconds = fwd_s + rev_s + time.time() - t0
             rchosen = dict(layer=rcfg.layer, heads=list(rcfg.heads), shift=rcfg.shift,
+                           method=rcfg.method, threshold=rcfg.threshold,
                            average_layers=rcfg.average_layers, held_out_table=rtable)
             records += scores(model, sym, gold, seconds, symmetrize="grow-diag-final-and",
                               train_seconds=fwd_train + rev_train, **extra)

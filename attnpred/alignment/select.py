@@ -1,7 +1,7 @@
 """Choosing the layer and heads that align best, against reference links on held-out pairs.
 
 Candidates are read both at the step that predicts each target word and at the step where it
-is the decoder's input (``AlignConfig.shift``). The reference is what a user trusts without gold: another aligner's links (eflomal's, in the
+is the decoder's input (``AlignConfig.shift``), by argmax and by weight thresholds. The reference is what a user trusts without gold: another aligner's links (eflomal's, in the
 benchmark) on pairs the model did not train on. Every candidate (each decoder layer with each
 head alone, all of that layer's heads averaged, and all layers averaged) is scored by AER with
 the reference links counted as sure; the lowest AER wins, ties going to the earlier candidate.
@@ -29,16 +29,25 @@ class AlignmentChoice:
     """One row per candidate: layer, heads, average_layers, aer, precision, recall."""
 
 
-def alignment_candidates(layers: int, heads: int, base: AlignConfig) -> list[AlignConfig]:
+THRESHOLDS = (0.1, 0.2, 0.3)
+
+
+def alignment_candidates(layers: int, heads: int, base: AlignConfig,
+                         thresholds: tuple[float, ...] = THRESHOLDS) -> list[AlignConfig]:
     """Each layer with each head and with all heads, then all layers averaged, each read at
-    the predicting step and shifted (``base``'s method, threshold and merging kept)."""
+    the predicting step and shifted, each by argmax and by every weight threshold in
+    ``thresholds`` (``base``'s merging kept)."""
+    reads = [("argmax", base.threshold)] + [("threshold", t) for t in thresholds]
     out = []
-    for shift in (False, True):
-        for layer in range(layers):
-            for chosen in [(h,) for h in range(heads)] + [()]:
-                out.append(dataclasses.replace(base, layer=layer, heads=chosen,
-                                               average_layers=False, shift=shift))
-        out.append(dataclasses.replace(base, heads=(), average_layers=True, shift=shift))
+    for method, threshold in reads:
+        for shift in (False, True):
+            for layer in range(layers):
+                for chosen in [(h,) for h in range(heads)] + [()]:
+                    out.append(dataclasses.replace(
+                        base, layer=layer, heads=chosen, average_layers=False, shift=shift,
+                        method=method, threshold=threshold))
+            out.append(dataclasses.replace(base, heads=(), average_layers=True, shift=shift,
+                                           method=method, threshold=threshold))
     return out
 
 
@@ -57,7 +66,8 @@ def choose_alignment(maps: Sequence[tuple[Tensor, ...]], src_words: Sequence[Seq
         sc = alignment_scores(links, gold)
         table.append({"layer": None if cfg.average_layers else cfg.layer,
                       "heads": list(cfg.heads) or "all", "average_layers": cfg.average_layers,
-                      "shift": cfg.shift,
+                      "shift": cfg.shift, "method": cfg.method,
+                      "threshold": cfg.threshold if cfg.method == "threshold" else None,
                       "aer": sc.aer, "precision": sc.precision, "recall": sc.recall})
         if best is None or sc.aer < best[0]:
             best = (sc.aer, cfg)

@@ -110,17 +110,21 @@ def align_select(argv: list[str]) -> None:
     rows = sorted(choice.table, key=lambda r: r["aer"])
     for r in rows:
         where = "all layers" if r["average_layers"] else f"layer {r['layer']}"
+        read = r["method"] + (f" {r['threshold']:g}" if r["threshold"] is not None else "")
         print(f"{where:>10}  heads {str(r['heads']):>5}  shift {r['shift']!s:>5}  "
-              f"AER {r['aer']:.4f}  "
+              f"{read:>13}  AER {r['aer']:.4f}  "
               f"P {r['precision']:.4f}  R {r['recall']:.4f}")
     cfg = choice.config
     flags = ("--average-layers" if cfg.average_layers else
              f"--layer {cfg.layer}" + (f" --heads {','.join(map(str, cfg.heads))}"
                                       if cfg.heads else "")) + (" --shift" if cfg.shift else "")
+    if cfg.method == "threshold":
+        flags += f" --method threshold --threshold {cfg.threshold:g}"
     print(f"best: {flags}")
     if args.output:
         atomic_write_text(args.output, json.dumps(
             {"best": {"layer": cfg.layer, "heads": list(cfg.heads), "shift": cfg.shift,
+                      "method": cfg.method, "threshold": cfg.threshold,
                       "average_layers": cfg.average_layers, "flags": flags},
              "table": rows}, indent=1) + "\n")
 

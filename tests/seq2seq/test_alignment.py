@@ -88,8 +88,9 @@ def test_choose_alignment_picks_the_head_that_matches_the_reference():
     maps = [(torch.stack([diag, anti]), torch.full((2, 3, 3), 1 / 3))] * 2
     words = [[0, 1, 2]] * 2
     reference = [{(2, 0), (1, 1), (0, 2)}] * 2  # (source, target): the anti-diagonal
-    cands = alignment_candidates(2, 2, AlignConfig())
+    cands = alignment_candidates(2, 2, AlignConfig(), thresholds=())
     assert len(cands) == 2 * (2 * 3 + 1)
+    assert len(alignment_candidates(2, 2, AlignConfig())) == 4 * 2 * (2 * 3 + 1)
     choice = choose_alignment(maps, words, words, reference, cands)
     assert (choice.config.layer, choice.config.heads, choice.config.shift) == (0, (1,), False)
     assert min(r["aer"] for r in choice.table) == 0.0

@@ -87,15 +87,16 @@ def test_guided_training_and_align_cli(tmp_path, capsys):
 
 
 def check_align_select(tmp_path, run, capsys):
-    """align-select scores (2 layers x (2 heads + their mean) + all layers) x shifted or not; its best
-    choice gives, through ``align``, the AER it reported against the same reference."""
+    """align-select scores (2 layers x (2 heads + their mean) + all layers) x shifted or not x
+    (argmax + 3 thresholds); its best choice gives, through ``align``, the AER it reported
+    against the same reference."""
     choice = tmp_path / "choice.json"
     assert main(["align-select", run, "--input", str(tmp_path / "train.en"), "--ref",
                  str(tmp_path / "train.de"), "--reference", str(tmp_path / "train.align"),
                  "--output", str(choice)]) == 0
     printed = capsys.readouterr().out
     result = json.loads(choice.read_text())
-    assert len(result["table"]) == 14 and f"best: {result['best']['flags']}" in printed
+    assert len(result["table"]) == 14 * 4 and f"best: {result['best']['flags']}" in printed
     best = result["table"][0]
     assert best["aer"] == min(r["aer"] for r in result["table"]) < 0.2
     assert best["aer"] < max(r["aer"] for r in result["table"])  # the choice matters
