@@ -139,6 +139,13 @@ def extraction(args, model: str, predictor, held: tuple[list, list, list]):
     return choice.config, sorted(choice.table, key=lambda r: r["aer"])
 
 
+def reading(cfg: AlignConfig, table: list | None) -> dict:
+    """How links were read, for the records."""
+    return dict(layer=cfg.layer, heads=list(cfg.heads), shift=cfg.shift, method=cfg.method,
+                threshold=cfg.threshold, average_layers=cfg.average_layers,
+                held_out_table=table)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -227,9 +234,7 @@ def main() -> None:
         a_fwd = fwd_pred.align(gold_en, gold_fr, cfg)
         extra = dict(profile=args.profile, bitext_pairs=len(en), held_out_pairs=len(held),
                      guide=guide(args.profile) if guided else None)
-        chosen = dict(layer=cfg.layer, heads=list(cfg.heads), shift=cfg.shift, method=cfg.method,
-                      threshold=cfg.threshold,
-                      average_layers=cfg.average_layers, held_out_table=table)
+        chosen = reading(cfg, table)
         records += scores(model, a_fwd, gold, fwd_s + time.time() - t0, direction="en-fr",
                           train_seconds=fwd_train, **chosen, **extra)
         if args.directions == "both":
@@ -242,9 +247,7 @@ def main() -> None:
             sym = [symmetrize(f, r, len(s.split()), len(t.split()))
                    for f, r, s, t in zip(a_fwd, a_rev, gold_en, gold_fr)]
             seconds = fwd_s + rev_s + time.time() - t0
-            rchosen = dict(layer=rcfg.layer, heads=list(rcfg.heads), shift=rcfg.shift,
-                           method=rcfg.method, threshold=rcfg.threshold,
-                           average_layers=rcfg.average_layers, held_out_table=rtable)
+            rchosen = reading(rcfg, rtable)
             records += scores(model, sym, gold, seconds, symmetrize="grow-diag-final-and",
                               train_seconds=fwd_train + rev_train, **extra)
             records += scores(model, a_rev, gold, rev_s + time.time() - t1, direction="fr-en",

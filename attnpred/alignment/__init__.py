@@ -1,13 +1,13 @@
 """Word alignments: from cross-attention, symmetrisation, AER, and the eflomal baseline."""
-from attnpred.alignment.extract import (AlignConfig, extract_links, merge_links, pool_matrix,
-                                        select_attention, word_alignment)
+from attnpred.alignment.extract import (AlignConfig, extract_links, merge_links, pair_alignments,
+                                        pool_matrix, select_attention, word_alignment)
 from attnpred.alignment.metrics import AlignmentScores, alignment_scores
 from attnpred.alignment.select import AlignmentChoice, alignment_candidates, choose_alignment
 from attnpred.alignment.symmetrize import SYMMETRIZE, grow_diag_final_and, symmetrize
 
 __all__ = [
-    "AlignConfig", "extract_links", "merge_links", "pool_matrix", "select_attention",
-    "word_alignment", "AlignmentScores", "alignment_scores", "AlignmentChoice",
+    "AlignConfig", "extract_links", "merge_links", "pair_alignments", "pool_matrix",
+    "select_attention", "word_alignment", "AlignmentScores", "alignment_scores", "AlignmentChoice",
     "alignment_candidates", "choose_alignment", "SYMMETRIZE",
     "grow_diag_final_and", "symmetrize",
 ]

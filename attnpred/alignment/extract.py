@@ -120,3 +120,10 @@ def word_alignment(matrix: Tensor, src_words: Sequence[int], tgt_words: Sequence
     if cfg.merge == "mean":
         return extract_links(pool_matrix(sub, src_w, tgt_w), cfg)
     return merge_links(extract_links(sub, cfg), src_w, tgt_w)
+
+
+def pair_alignments(maps: Sequence[Sequence[Tensor]], src_words: Sequence[Sequence[int]],
+                    tgt_words: Sequence[Sequence[int]], cfg: AlignConfig) -> list[set[Link]]:
+    """Word links of every pair from its per-layer (H, T, S) cross-attention maps."""
+    return [word_alignment(select_attention([x[None] for x in m], cfg)[0], s, t, cfg)
+            for m, s, t in zip(maps, src_words, tgt_words)]

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from torch import Tensor
 
-from attnpred.alignment.extract import AlignConfig, select_attention, word_alignment
+from attnpred.alignment.extract import AlignConfig, pair_alignments
 from attnpred.alignment.metrics import alignment_scores
 from attnpred.data.alignment import GoldAlignment, Link
 
@@ -61,8 +61,7 @@ def choose_alignment(maps: Sequence[tuple[Tensor, ...]], src_words: Sequence[Seq
     gold = [GoldAlignment(sure=set(r), possible=set(r)) for r in reference]
     table, best = [], None
     for cfg in candidates:
-        links = [word_alignment(select_attention([x[None] for x in m], cfg)[0], s, t, cfg)
-                 for m, s, t in zip(maps, src_words, tgt_words)]
+        links = pair_alignments(maps, src_words, tgt_words, cfg)
         sc = alignment_scores(links, gold)
         table.append({"layer": None if cfg.average_layers else cfg.layer,
                       "heads": list(cfg.heads) or "all", "average_layers": cfg.average_layers,

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
-from attnpred.alignment.extract import AlignConfig, select_attention, word_alignment
+from attnpred.alignment.extract import AlignConfig, pair_alignments
 from attnpred.alignment.select import AlignmentChoice, alignment_candidates, choose_alignment
 from attnpred.alignment.symmetrize import symmetrize
 from attnpred.config import check, save_config
@@ -337,13 +337,15 @@ class Seq2SeqPredictor:
         """
         cfg = cfg or AlignConfig()
         self._check_align_config(cfg)
-        maps = self.forced_attention(src_texts, tgt_texts)
-        out = []
-        for m, s, t in zip(maps, src_texts, tgt_texts):
-            matrix = select_attention([x[None] for x in m], cfg)[0]  # (T, S)
-            out.append(word_alignment(matrix, self.tok.src_words(s, self.max_len),
-                                      self.tok.tgt_words(t, self.max_len), cfg))
-        return out
+        src_words, tgt_words = self._word_ids(src_texts, tgt_texts)
+        return pair_alignments(self.forced_attention(src_texts, tgt_texts), src_words,
+                               tgt_words, cfg)
+
+    def _word_ids(self, src_texts: Sequence[str], tgt_texts: Sequence[str]
+                  ) -> tuple[list[list[int]], list[list[int]]]:
+        """Whitespace-word index of every sub-word of each source and target text."""
+        return ([self.tok.src_words(s, self.max_len) for s in src_texts],
+                [self.tok.tgt_words(t, self.max_len) for t in tgt_texts])
 
     def choose_alignment(self, src_texts: Sequence[str], tgt_texts: Sequence[str],
                          reference: Sequence[set[Link]],
@@ -352,11 +354,9 @@ class Seq2SeqPredictor:
         links of held-out pairs), scoring every layer x head, each layer's mean and the mean
         of all layers; use the returned ``config`` with ``align``."""
         layers, heads = self.cfg.decoder_shape
-        maps = self.forced_attention(src_texts, tgt_texts)
         return choose_alignment(
-            maps, [self.tok.src_words(s, self.max_len) for s in src_texts],
-            [self.tok.tgt_words(t, self.max_len) for t in tgt_texts], reference,
-            alignment_candidates(layers, heads, base or AlignConfig()))
+            self.forced_attention(src_texts, tgt_texts), *self._word_ids(src_texts, tgt_texts),
+            reference, alignment_candidates(layers, heads, base or AlignConfig()))
 
     def _check_align_config(self, cfg: AlignConfig) -> None:
         """The layer and heads ``cfg`` names must exist in this run's decoder."""
