@@ -34,12 +34,14 @@ from typing import Any
 
 from common import record, require_data, write_results
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from attnpred.data.timeseries import TimeSeriesConfig  # noqa: E402
-from attnpred.evaluation.forecast import evaluate_forecaster  # noqa: E402
+from attnpred.evaluation.forecast import evaluate_forecaster, window_mse  # noqa: E402
 from attnpred.models.forecast_baselines import BaselineConfig  # noqa: E402
 from attnpred.models.forecaster import ForecasterConfig, PatchForecaster  # noqa: E402
+from attnpred.selection import block_count, block_means, one_standard_error  # noqa: E402
 from attnpred.tasks.forecast import (ForecastRunConfig, prepare, train_forecast,  # noqa: E402
                                      with_shapes)
 from attnpred.training.trainer import TrainerConfig  # noqa: E402
@@ -50,7 +52,7 @@ METRICS = ("mse", "mae", "mse_original", "mae_original")
 SIZES = ({"d_model": 16, "ff_dim": 64, "heads": 4, "layers": 2, "dropout": 0.3},
          {"d_model": 64, "ff_dim": 128, "heads": 4, "layers": 2, "dropout": 0.2})
 SEEDS = (13, 14, 15)
-ANCHORS = ("last", "mean", "none")
+ANCHORS = ("last", "mean", "norm", "none")
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
 
 
@@ -77,7 +79,7 @@ DATASETS: dict[str, dict[str, Any]] = {
     "etth1": dict(
         file=("ett", "ETTh1.csv"), split="ett-hour", horizons=(96, 192, 336, 720), period=24,
         batch=64, windows_per_epoch=4096, epochs=6, eval_every=16, patience=12, lr=1e-4,
-        lens=(336, 512), patches={336: (16, 16), 512: (16, 16)}),
+        lens=(336, 512, 720), patches={336: (16, 16), 512: (16, 16), 720: (16, 16)}),
     "exchange": dict(
         file=("exchange_rate", "exchange_rate.csv"), split="ratio", sizes=SIZES[:1],
         horizons=(96, 192, 336, 720), period=7, batch=64, windows_per_epoch=2048, epochs=6,
@@ -168,41 +170,45 @@ def metric_records(dataset: str, model: str, split: str, metrics: dict[str, Any]
 
 
 def skip_alone(spec: dict[str, Any], path: Path, h: int, L: int, anchor: str
-               ) -> tuple[float, float, float, float]:
-    """The linear skip alone (zero attention head), ridge picked on validation:
-    (ridge, val MSE, test MSE, seconds)."""
+               ) -> tuple[float, np.ndarray, dict[str, Any], float]:
+    """The linear skip alone (zero attention head), ridge picked on validation by the
+    one-standard-error rule: (ridge, per-window validation MSE, test metrics, seconds)."""
     t0 = time.time()
     cfg = run_config(spec, path, h, L, attention_model(spec, L, anchor, 0.0))
     prep = prepare(cfg.data)
     cfg = with_shapes(cfg, prep.series.columns)
     model = PatchForecaster(dataclasses.replace(cfg.forecaster, ridge_grid=RIDGES)).eval()
-    ridge = model.fit_skip(prep.windows["train"].batches(1024), prep.windows["val"].batches(1024))
-    scores = [evaluate_forecaster(model, prep.windows[s], prep.scaler, prep.target_names,
-                                  1024) for s in ("val", "test")]
-    return ridge, scores[0]["mse"], scores[1], time.time() - t0
+    val = prep.windows["val"]
+    ridge = model.fit_skip(prep.windows["train"].batches(1024), val.blocks(block_count(len(val), h)))
+    val = window_mse(model, val, 1024)
+    test = evaluate_forecaster(model, prep.windows["test"], prep.scaler, prep.target_names, 1024)
+    return ridge, val, test, time.time() - t0
 
 
 def choose_skip(name: str, spec: dict[str, Any], path: Path, h: int,
                 records: list) -> tuple[int, str, float, float]:
-    """Look-back, anchor and ridge of the skip with the lowest validation MSE, and the
-    seconds the search took."""
-    found = []
-    for L in spec["lens"]:
-        for anchor in ANCHORS:
-            ridge, val, test, sec = skip_alone(spec, path, h, L, anchor)
-            found.append((val, L, anchor, ridge, test, sec))
-    best = min(found)
-    for val, L, anchor, ridge, test, sec in found:
+    """Look-back, anchor and ridge of the skip, by the one-standard-error rule on validation
+    (candidates simplest first: the shift-equivariant anchors before 'none', shorter
+    look-backs first), and the seconds the search took. The validation windows' forecast rows
+    do not depend on the look-back, so every candidate is scored on the same blocks."""
+    found = [(L, anchor, *skip_alone(spec, path, h, L, anchor))
+             for anchor in ANCHORS for L in spec["lens"]]
+    blocks = block_count(len(found[0][3]), h)
+    choice = one_standard_error([block_means(f[3], blocks) for f in found])
+    for i, (L, anchor, ridge, val, test, sec) in enumerate(found):
         extra = dict(horizon=h, input_len=L, anchor=anchor, ridge=ridge,
-                     selected=(L, anchor) == best[1:3])
-        records.append(record(name, "linear-skip", "val", "mse", val, seconds=sec, **extra))
+                     selected=i == choice.index, lowest_val=i == choice.best,
+                     val_gap=choice.gaps[i], val_gap_se=choice.standard_errors[i])
+        records.append(record(name, "linear-skip", "val", "mse", float(val.mean()),
+                              seconds=sec, **extra))
         records.append(record(name, "linear-skip", "test", "mse", test["mse"], **extra))
         if extra["selected"]:  # the ablation's (a): the skip alone, chosen on validation
             records += metric_records(name, "ablation:skip-alone", "test", test, sec,
-                                      horizon=h, input_len=L, val_mse=val)
-    print(f"{name} H={h}: skip L={best[1]} anchor={best[2]} ridge={best[3]:g} "
-          f"val {best[0]:.4f} (test {best[4]['mse']:.4f})", flush=True)
-    return best[1], best[2], best[3], sum(f[-1] for f in found)
+                                      horizon=h, input_len=L, val_mse=float(val.mean()))
+    L, anchor, ridge, val, test, _ = found[choice.index]
+    print(f"{name} H={h}: skip L={L} anchor={anchor} ridge={ridge:g} val {val.mean():.4f} "
+          f"(lowest: {found[choice.best][:2]}, test {test['mse']:.4f})", flush=True)
+    return L, anchor, ridge, sum(f[-1] for f in found)
 
 
 def linear_baseline(name: str, spec: dict[str, Any], path: Path, h: int, work: Path,
@@ -284,7 +290,9 @@ def ablation(name: str, spec: dict[str, Any], path: Path, h: int, L: int,
         out.append(record(name, "ablation:full", "val", "attention_helps",
                           float(full["paths"]["attention_helps"]), horizon=h,
                           skip_alone_val_mse=full["paths"]["skip_alone_val_mse"],
-                          full_val_mse=full["paths"]["full_val_mse"]))
+                          full_val_mse=full["paths"]["full_val_mse"],
+                          trained_val_mse=full["paths"]["trained_val_mse"],
+                          standard_error=full["paths"]["standard_error"]))
     out += faithfulness_records(name, "ablation:full", full["run"], h)
     out += faithfulness_records(name, "ablation:attention-alone", alone["run"], h)
     print(f"{name} H={h}: ablation test MSE attention-alone {alone['test']['mse']:.4f} "

@@ -30,6 +30,7 @@ TRAIN_FLAGS = {
     "weight_decay": "trainer.weight_decay", "patience": "trainer.patience",
     "seed": "trainer.seed", "keep_checkpoint": "trainer.keep_checkpoint",
     "batch_size": "batch_size", "windows_per_epoch": "windows_per_epoch",
+    "path_rule": "path_rule",
 }
 
 

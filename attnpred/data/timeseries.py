@@ -281,6 +281,12 @@ class Windows:
         for a in range(0, self.count, batch_size):
             yield self.batch(torch.arange(a, min(a + batch_size, self.count)))
 
+    def blocks(self, count: int) -> Iterator[dict[str, Tensor]]:
+        """Every window in order, as ``count`` contiguous near-equal batches (fewer when there
+        are fewer windows): the blocks of ``attnpred.selection``'s standard error."""
+        for part in torch.arange(self.count).tensor_split(min(count, self.count)):
+            yield self.batch(part)
+
 
 class EpochBatches:
     """One epoch of shuffled training batches (a Sequence, as the trainer expects).

@@ -72,6 +72,18 @@ def evaluate_forecaster(model: nn.Module, windows: Windows, scaler: Scaler, name
     return sums.report(names) | {"windows": len(windows)} | quantile.report()
 
 
+@torch.no_grad()
+def window_mse(model: nn.Module, windows: Windows, batch_size: int = 256) -> np.ndarray:
+    """(N,) MSE of each window's forecast (scaled values, all steps and channels), in order:
+    the per-window errors that ``attnpred.selection`` cuts into blocks."""
+    was_training = model.training
+    model.eval()
+    out = [((model(x=b["x"]).forecast.float() - b["y"]) ** 2).mean(dim=(1, 2))
+           for b in windows.batches(batch_size)]
+    model.train(was_training)
+    return torch.cat(out).double().numpy() if out else np.zeros(0)
+
+
 class QuantileSums:
     """Running pinball loss and coverage of the outermost quantile interval."""
 

@@ -8,8 +8,10 @@ head maps the patch states to all H future steps at once.
 
 Beside it runs a linear "highway" (as in LSTNet): a linear map of the history, measured from an
 anchor (``skip_anchor``): the last value (the map is then shift-equivariant, and a strong ridge
-penalty shrinks it to Repeat), the window mean (shift-equivariant, shrinks to the mean), or none
-(the series' own scale, which keeps the level information that instance normalisation removes).
+penalty shrinks it to Repeat), the window mean (shift-equivariant, shrinks to the mean), the
+window mean in units of the window's spread (RevIN's normalisation: shift- and
+scale-equivariant), or none (the series' own scale, which keeps the level information that
+instance normalisation removes).
 It is fitted by ridge least squares on the training windows before training (``fit_skip``), the
 penalty optionally picked on validation, and by default kept fixed, so gradient training only
 teaches the attention path what the linear map misses.
@@ -28,6 +30,7 @@ from torch import Tensor, nn
 from attnpred.attention import LearnedPositionalEncoding
 from attnpred.config import check
 from attnpred.models.blocks import TransformerEncoder
+from attnpred.selection import one_standard_error
 
 
 @dataclass
@@ -55,7 +58,7 @@ class ForecastShape:
         return list(self.targets) or list(range(self.n_channels))
 
 
-SKIP_ANCHORS = ("last", "mean", "none")
+SKIP_ANCHORS = ("last", "mean", "norm", "none")
 
 
 @dataclass
@@ -88,7 +91,8 @@ class ForecasterConfig(ForecastShape):
     """Add a linear map of the history to the forecast."""
     skip_anchor: str = "last"
     """What the linear skip measures the history from: 'last' (the last value), 'mean' (the
-    window mean) or 'none' (the values as they are)."""
+    window mean), 'norm' (the window mean, in units of the window's spread, as RevIN: shift-
+    and scale-equivariant) or 'none' (the values as they are)."""
     skip_lstsq: bool = True
     """With linear_skip: start it at the least-squares fit on the training windows, and the
     attention path's head at zero, so training learns what the linear map misses."""
@@ -243,11 +247,13 @@ class PatchForecaster(nn.Module):
 
         With RevIN and a zero head the attention path forecasts each window's mean; the skip is
         fit to what remains, measured from its anchor: the future minus the anchor, from the
-        history minus the anchor.
+        history minus the anchor (both divided by the window's spread for 'norm').
 
         Args:
             batches: training windows, dicts with x (B, L, C) and y (B, H, C_out).
-            val_batches: validation windows; with ``cfg.ridge_grid`` they pick the penalty.
+            val_batches: validation windows; with ``cfg.ridge_grid`` they pick the penalty:
+                the largest one within one standard error of the lowest validation MSE, each
+                batch one block of the standard error (``attnpred.selection``).
         Returns:
             The ridge penalty used (also set in ``self.cfg.ridge``).
         """
@@ -258,15 +264,16 @@ class PatchForecaster(nn.Module):
         gram, cross, _, _ = self._normal_equations(batches)
         ridges = self.cfg.ridge_grid if self.cfg.ridge_grid and val_batches is not None \
             else (self.cfg.ridge,)
-        solutions = {r: self._solve(gram, cross, r) for r in ridges}
-        if len(ridges) > 1:
-            v_gram, v_cross, v_sq, count = self._normal_equations(val_batches)
-            errors = {r: float((torch.trace(w.T @ v_gram @ w) - 2 * torch.trace(w.T @ v_cross)
-                                + v_sq) / count) for r, w in solutions.items()}
-            self.cfg.ridge = min(errors, key=errors.get)
+        ridges = sorted(set(ridges), reverse=True)  # the simplest (most shrunk) first
+        solutions = [self._solve(gram, cross, r) for r in ridges]
+        if len(ridges) > 1:  # one block per validation batch
+            blocks = [self._normal_equations([b]) for b in val_batches]
+            errors = [[float((torch.trace(w.T @ g @ w) - 2 * torch.trace(w.T @ c) + sq) / n)
+                       for g, c, sq, n in blocks] for w in solutions]
+            self.cfg.ridge = ridges[one_standard_error(errors).index]
         else:  # a one-value grid is that penalty
             self.cfg.ridge = ridges[0]
-        solution = solutions[self.cfg.ridge]
+        solution = solutions[ridges.index(self.cfg.ridge)]
         L = self.cfg.input_len
         self.skip.weight.copy_(solution[:L].T.float())
         self.skip.bias.copy_(solution[L].float())
@@ -283,9 +290,9 @@ class PatchForecaster(nn.Module):
         sq, count = torch.zeros((), dtype=torch.float64), 0
         for batch in batches:
             x = batch["x"][..., self.cfg.target_list]
-            anchor = self.anchor(x)
-            x = x - anchor
-            y = (batch["y"] - anchor).transpose(1, 2)
+            shift, scale = self.anchor(x)
+            x = (x - shift) / scale
+            y = ((batch["y"] - shift) / scale).transpose(1, 2)
             y = y.reshape(-1, H).double()
             z = x.transpose(1, 2).reshape(-1, L).double()  # (B*C_out, L)
             z = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], 1)  # bias column
@@ -300,19 +307,25 @@ class PatchForecaster(nn.Module):
         eye = torch.eye(len(gram), dtype=gram.dtype)
         return torch.linalg.solve(gram + ridge * gram.diagonal().mean() * eye, cross)
 
-    def anchor(self, x: Tensor) -> Tensor:
-        """x: (B, L, C) -> (B, 1, C), the point the linear skip measures the history from."""
+    def anchor(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (B, L, C) -> shift and scale (B, 1, C): the linear skip reads
+        (history - shift) / scale and forecasts in those units."""
+        one = torch.ones_like(x[:, :1])
         if self.cfg.skip_anchor == "last":
-            return x[:, -1:]
+            return x[:, -1:], one
         if self.cfg.skip_anchor == "mean":
-            return x.mean(1, keepdim=True)
-        return torch.zeros_like(x[:, :1])
+            return x.mean(1, keepdim=True), one
+        if self.cfg.skip_anchor == "norm":
+            return x.mean(1, keepdim=True), x.std(1, unbiased=False, keepdim=True) + 1e-5
+        return torch.zeros_like(one), one
 
     def _skip(self, raw: Tensor, base: Tensor) -> Tensor:
         """The linear skip's forecast (B, H, C) added to the attention path's, whose forecast
-        at a zero head is ``base`` (B, 1, C): anchor + W (history - anchor) + b - base."""
-        anchor = self.anchor(raw)
-        return anchor - base + self.skip((raw - anchor).transpose(1, 2)).transpose(1, 2)
+        at a zero head is ``base`` (B, 1, C): shift + scale (W (history - shift) / scale + b)
+        - base."""
+        shift, scale = self.anchor(raw)
+        z = self.skip(((raw - shift) / scale).transpose(1, 2)).transpose(1, 2)
+        return shift - base + scale * z
 
     def _patches(self, z: Tensor) -> Tensor:
         """z: (B, C, L) -> (B, C, P, patch_len)."""

@@ -21,11 +21,12 @@ from attnpred.config import check, save_config
 from attnpred.data.timeseries import (EpochBatches, Scaler, Series, TimeSeriesConfig, Windows,
                                       channel_indices, future_dates, read_series, split_borders)
 from attnpred.errors import AttnpredError
-from attnpred.evaluation.forecast import evaluate_forecaster
+from attnpred.evaluation.forecast import evaluate_forecaster, window_mse
 from attnpred.io import atomic_write_text, read_json
 from attnpred.models.forecast_baselines import BASELINES, TRAINABLE, BaselineConfig
 from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
 from attnpred.resources import resource
+from attnpred.selection import block_count, block_means, one_standard_error
 from attnpred.tasks.rundir import (finish_run, load_run_weights, prepare_run_dir, read_run_config,
                                    require_file)
 from attnpred.training.checkpoint import save_weights, seed_everything
@@ -33,6 +34,7 @@ from attnpred.training.trainer import Trainer, TrainerConfig
 
 MODELS = ("attnpred", *BASELINES)
 NAIVE = ("repeat", "seasonal-naive")
+PATH_RULES = ("one-se", "min", "always")
 
 
 def _trainer_defaults() -> TrainerConfig:
@@ -63,6 +65,11 @@ class ForecastRunConfig:
     """Training windows per batch."""
     windows_per_epoch: int = 0
     """Training windows drawn (without replacement) per epoch; 0: all of them."""
+    path_rule: str = "one-se"
+    """When the attention path is kept beside the linear skip (else its head is zeroed and the
+    forecast is the skip's): 'one-se' when it lowers the validation MSE by more than one
+    standard error (over blocks of validation windows, attnpred.selection), 'min' when it lowers
+    it at all, 'always'. Quantile forecasters always keep it (it carries the bands)."""
     eval_batch_size: int = 256
     """Windows per batch when evaluating and predicting."""
 
@@ -71,6 +78,7 @@ class ForecastRunConfig:
         check(self.model in MODELS, "model", f"must be one of {MODELS}")
         check(self.batch_size >= 1 and self.eval_batch_size >= 1, "batch_size", "must be >= 1")
         check(self.windows_per_epoch >= 0, "windows_per_epoch", "must be >= 0")
+        check(self.path_rule in PATH_RULES, "path_rule", f"must be one of {PATH_RULES}")
         check(self.forecaster.patch_len <= self.data.input_len, "forecaster.patch_len",
               f"must be <= input_len ({self.data.input_len})")
 
@@ -164,11 +172,13 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool 
     seed_everything(cfg.trainer.seed)
     model = build_model(cfg)
     started = time.time()
+    paths = {}
     if is_trainable(cfg):
         _fit(model, cfg, prep, run_dir, resume)
         if isinstance(model, PatchForecaster):  # fit_skip wrote the ridge it picked
             cfg = replace(cfg, forecaster=model.cfg)
         save_config(cfg, run_dir / "config.json")
+        paths = choose_paths(model, prep, cfg, run_dir)
     else:
         save_weights(model, run_dir / "model.safetensors")
     seconds = time.time() - started
@@ -176,28 +186,37 @@ def train_forecast(cfg: ForecastRunConfig, run_dir: str | Path, *, resume: bool 
                                           prep.target_names, cfg.eval_batch_size)
                for split in ("val", "test")}
     metrics |= {"baselines": naive_metrics(cfg, prep, "test"), "seconds": round(seconds, 2)}
-    paths = path_check(model, prep, cfg, metrics["val"]["mse"])
     if paths:
         metrics["paths"] = paths
     return finish_run(run_dir, metrics, format_report(cfg.model, metrics),
                       keep_checkpoint=cfg.trainer.keep_checkpoint)
 
 
-def path_check(model: nn.Module, prep: Prepared, cfg: ForecastRunConfig,
-               full: float) -> dict[str, Any]:
-    """Does the attention path earn its place? Validation MSE of the linear skip alone (the
-    attention head zeroed) beside the full model's (``full``); empty for models without both
-    paths."""
+def choose_paths(model: nn.Module, prep: Prepared, cfg: ForecastRunConfig,
+                 run_dir: Path) -> dict[str, Any]:
+    """Does the attention path earn its place? The linear skip alone (attention head zeroed)
+    against the full model on validation, by ``cfg.path_rule``; where the skip is chosen, the
+    model's head is zeroed and its weights saved again, so the run forecasts with the skip
+    alone. Empty for models without both paths."""
     if not (isinstance(model, PatchForecaster) and model.skip is not None):
         return {}
     import copy
     skip_only = copy.deepcopy(model)
     nn.init.zeros_(skip_only.head[-1].weight)
     nn.init.zeros_(skip_only.head[-1].bias)
-    alone = evaluate_forecaster(skip_only, prep.windows["val"], prep.scaler,
-                                prep.target_names, cfg.eval_batch_size)["mse"]
-    return {"skip_alone_val_mse": alone, "full_val_mse": full,
-            "attention_helps": full < alone * (1 - 1e-4)}
+    val = prep.windows["val"]
+    errors = [window_mse(m, val, cfg.eval_batch_size) for m in (skip_only, model)]
+    blocks = block_count(len(val), val.H) if cfg.path_rule == "one-se" else 1
+    choice = one_standard_error([block_means(e, blocks) for e in errors])
+    keep = cfg.path_rule == "always" or choice.index == 1 or bool(model.cfg.quantiles)
+    if not keep:  # the forecast is the skip's: say so, and save what is used
+        model.load_state_dict(skip_only.state_dict())
+        save_weights(model, run_dir / "model.safetensors")
+    return {"skip_alone_val_mse": float(errors[0].mean()),
+            "trained_val_mse": float(errors[1].mean()),
+            "full_val_mse": float(errors[int(keep)].mean()),
+            "standard_error": choice.standard_errors[0], "rule": cfg.path_rule,
+            "attention_helps": keep}
 
 
 def format_report(model: str, metrics: dict[str, Any]) -> str:
@@ -219,11 +238,17 @@ def format_report(model: str, metrics: dict[str, Any]) -> str:
                          f"{m['pinball']:.4f}")
     paths = metrics.get("paths")
     if paths:
-        verdict = ("the attention path improves on the linear skip" if paths["attention_helps"]
-                   else "the attention path does NOT improve on the linear skip here: the "
-                        "forecast is in effect the skip's")
+        verdict = ("the attention path improves on the linear skip and is kept"
+                   if paths["attention_helps"] else
+                   "the attention path does NOT improve on the linear skip by more than one "
+                   "standard error here: it is switched off and the forecast is the skip's"
+                   if paths.get("rule", "one-se") == "one-se" else
+                   "the attention path does NOT improve on the linear skip here: it is "
+                   "switched off and the forecast is the skip's")
+        trained = paths.get("trained_val_mse", paths["full_val_mse"])
         lines.append(f"validation MSE: linear skip alone {paths['skip_alone_val_mse']:.4f}, "
-                     f"full model {paths['full_val_mse']:.4f}: {verdict}.")
+                     f"with the trained attention path {trained:.4f} (standard error of the "
+                     f"difference {paths.get('standard_error', 0.0):.4f}): {verdict}.")
     return "\n".join(lines)
 
 
@@ -232,7 +257,7 @@ def _fit(model: nn.Module, cfg: ForecastRunConfig, prep: Prepared, run_dir: Path
     train, val = prep.windows["train"], prep.windows["val"]
     if isinstance(model, PatchForecaster) and cfg.forecaster.linear_skip \
             and cfg.forecaster.skip_lstsq:
-        model.fit_skip(train.batches(1024), val.batches(1024))
+        model.fit_skip(train.batches(1024), val.blocks(block_count(len(val), val.H)))
 
     def source(epoch: int) -> EpochBatches:
         return EpochBatches(train, cfg.batch_size, epoch, cfg.trainer.seed,

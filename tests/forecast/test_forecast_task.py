@@ -126,6 +126,7 @@ def test_config_records_the_ridge_picked_on_validation(tmp_path, make_frame):
     from dataclasses import replace
 
     from attnpred.models.forecaster import PatchForecaster
+    from attnpred.selection import block_count
     from attnpred.tasks.forecast import prepare, with_shapes
     path = tmp_path / "s.csv"
     make_frame().to_csv(path, index=False)
@@ -136,5 +137,38 @@ def test_config_records_the_ridge_picked_on_validation(tmp_path, make_frame):
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["forecaster"]
     prep = prepare(cfg.data)
     model = PatchForecaster(with_shapes(cfg, prep.series.columns).forecaster)
-    picked = model.fit_skip(prep.windows["train"].batches(64), prep.windows["val"].batches(64))
+    val = prep.windows["val"]
+    picked = model.fit_skip(prep.windows["train"].batches(64),
+                            val.blocks(block_count(len(val), val.H)))
     assert saved["ridge"] == picked != 1e4 and picked in cfg.forecaster.ridge_grid
+
+
+@pytest.mark.parametrize("rule", ["one-se", "min", "always"])
+def test_a_harmful_attention_path_is_switched_off_unless_always(tmp_path, make_frame, rule):
+    """choose_paths zeroes (and saves) a head that makes validation worse than the skip
+    alone; with 'always' the trained head stays."""
+    from dataclasses import replace
+
+    import torch
+    from safetensors.torch import load_file
+
+    from attnpred.models.forecaster import PatchForecaster
+    from attnpred.tasks.forecast import choose_paths, prepare, with_shapes
+    path = tmp_path / "s.csv"
+    make_frame().to_csv(path, index=False)
+    cfg = replace(tiny_config(path), path_rule=rule)
+    prep = prepare(cfg.data)
+    cfg = with_shapes(cfg, prep.series.columns)
+    model = PatchForecaster(cfg.forecaster).eval()
+    model.fit_skip(prep.windows["train"].batches(64))
+    torch.manual_seed(0)
+    torch.nn.init.normal_(model.head[-1].weight, std=1.0)  # a head that only adds noise
+    paths = choose_paths(model, prep, cfg, tmp_path)
+    assert paths["trained_val_mse"] > paths["skip_alone_val_mse"]
+    assert paths["attention_helps"] == (rule == "always")
+    saved = tmp_path / "model.safetensors"
+    if rule == "always":
+        assert paths["full_val_mse"] == paths["trained_val_mse"] and not saved.exists()
+    else:
+        assert paths["full_val_mse"] == pytest.approx(paths["skip_alone_val_mse"])
+        assert load_file(saved)["head.1.weight"].abs().sum() == 0

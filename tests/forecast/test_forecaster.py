@@ -124,6 +124,30 @@ def test_ridge_grid_picks_the_penalty_with_the_lowest_validation_error():
     assert len(set(round(e, 6) for e in errors.values())) > 1  # the penalty matters here
 
 
+def test_ridge_grid_with_blocks_keeps_the_largest_penalty_within_one_standard_error():
+    """With several validation blocks the pick is the one-standard-error rule applied to each
+    penalty's loss on each block (fitted alone): the most shrunk penalty within noise."""
+    from attnpred.selection import one_standard_error
+    torch.manual_seed(9)
+    x = torch.randn(160, 32, 3)
+    y = (x[..., :1].transpose(1, 2) @ (torch.randn(32, 8) / 8)).transpose(1, 2)
+    y = y.expand(-1, -1, 3) + 0.3 * torch.randn(160, 8, 3)
+    train = [{"x": x[:100], "y": y[:100]}]
+    blocks = [{"x": x[a: a + 24], "y": y[a: a + 24]} for a in range(100, 160, 24)]
+    grid = (1e-4, 1e-1, 1.0, 10.0, 1e3)
+    losses = {}
+    for ridge in grid:
+        model = PatchForecaster(tiny(linear_skip=True, ridge=ridge)).eval()
+        model.fit_skip(train)
+        losses[ridge] = [model(**b).loss.item() for b in blocks]
+    order = sorted(grid, reverse=True)
+    expected = order[one_standard_error([losses[r] for r in order]).index]
+    model = PatchForecaster(tiny(linear_skip=True, ridge_grid=grid)).eval()
+    assert model.fit_skip(train, blocks) == expected
+    means = {r: sum(v) / len(v) for r, v in losses.items()}
+    assert expected > min(means, key=means.get)  # here more shrunk than the plain minimum
+
+
 def _fitted(anchor, ridge=1e-3, seed=4):
     torch.manual_seed(seed)
     x = torch.randn(48, 32, 3).cumsum(1)
@@ -133,7 +157,7 @@ def _fitted(anchor, ridge=1e-3, seed=4):
     return model, x
 
 
-@pytest.mark.parametrize("anchor", ["last", "mean"])
+@pytest.mark.parametrize("anchor", ["last", "mean", "norm"])
 def test_anchored_skip_makes_the_whole_model_shift_equivariant(anchor):
     """Adding c to every history value adds c to every forecast ('none' does not)."""
     model, x = _fitted(anchor)
@@ -142,6 +166,15 @@ def test_anchored_skip_makes_the_whole_model_shift_equivariant(anchor):
     assert torch.allclose(shifted, model(x=x).forecast + 5.0, atol=1e-3)
     level, _ = _fitted("none")
     assert not torch.allclose(level(x=x + 5.0).forecast, level(x=x).forecast + 5.0, atol=1e-2)
+
+
+def test_norm_anchor_makes_the_whole_model_scale_equivariant():
+    """Multiplying the history by s multiplies every forecast by s (RevIN on both paths)."""
+    model, x = _fitted("norm")
+    torch.nn.init.normal_(model.head[-1].weight, std=0.1)
+    assert torch.allclose(model(x=3.0 * x).forecast, 3.0 * model(x=x).forecast, atol=1e-3)
+    last, _ = _fitted("last")
+    assert not torch.allclose(last(x=3.0 * x).forecast, 3.0 * last(x=x).forecast, atol=1e-2)
 
 
 def test_last_anchor_with_a_huge_penalty_is_repeat():
