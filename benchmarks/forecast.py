@@ -1,12 +1,15 @@
 """Forecasting benchmark (BENCHMARKS.md section 3): ETTh1, Exchange-Rate and ILI, multivariate.
 
-Every setting is chosen on the validation split, per horizon:
-1. the attention forecaster's linear skip: look-back L, anchor (last value, window mean, none)
-   and ridge penalty, by the validation MSE of the skip alone (closed form, seconds each);
-2. the attention path is then trained on top of the chosen skip, the validation MSE (every
-   ``eval_every`` steps, and before the first step) picking the weights: where the attention
-   path cannot beat the skip alone on validation, the skip's weights are kept and the run's
-   report says so (``attention_helps`` records);
+Every setting is chosen on the validation split, per horizon, by the one-standard-error rule
+(attnpred.selection: the simplest candidate within one standard error of the lowest validation
+MSE, the error measured over blocks of validation windows as long as the horizon):
+1. the attention forecaster's linear skip: look-back L, anchor (last value, window mean,
+   RevIN-style norm, none; in that order of preference) and ridge penalty (largest first), by
+   the validation MSE of the skip alone (closed form, seconds each);
+2. the attention path is then trained on top of the chosen skip, the validation MSE (each
+   epoch or every ``eval_every`` steps, and before the first step) picking the weights; it is
+   kept only where it beats the skip alone by more than one standard error on validation,
+   else its head is zeroed and the run's report says so (``attention_helps`` records);
    ablation per horizon: (a) the skip alone, (b) the attention path alone (no skip, trained
    the same way), (c) the full model; the faithfulness of (b)'s and (c)'s attention maps
    (masking the top-attended vs random 10% / 20% of the history); on ETTh1 at H = 96 the
@@ -78,12 +81,12 @@ def patch_model(**kw: Any) -> ForecasterConfig:
 DATASETS: dict[str, dict[str, Any]] = {
     "etth1": dict(
         file=("ett", "ETTh1.csv"), split="ett-hour", horizons=(96, 192, 336, 720), period=24,
-        batch=64, windows_per_epoch=4096, epochs=6, eval_every=16, patience=12, lr=1e-4,
+        batch=64, windows_per_epoch=0, epochs=10, eval_every=0, patience=3, lr=1e-3,
         lens=(336, 512, 720), patches={336: (16, 16), 512: (16, 16), 720: (16, 16)}),
     "exchange": dict(
         file=("exchange_rate", "exchange_rate.csv"), split="ratio", sizes=SIZES[:1],
-        horizons=(96, 192, 336, 720), period=7, batch=64, windows_per_epoch=2048, epochs=6,
-        eval_every=8, patience=12, lr=1e-4, lens=(96, 336),
+        horizons=(96, 192, 336, 720), period=7, batch=64, windows_per_epoch=0, epochs=10,
+        eval_every=0, patience=3, lr=1e-3, lens=(96, 336),
         patches={96: (16, 16), 336: (16, 16)}),
     "ili": dict(
         file=("illness", "national_illness.csv"), split="ratio", horizons=(24, 36, 48, 60),
