@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, record, require_data, write_results  # noqa: E402  (sets sys.path)
+from common import ROOT, kept_records, record, require_data, write_results  # noqa: E402  (sets sys.path)
 
 import torch  # noqa: E402
 
@@ -114,10 +114,15 @@ def guide(profile: str) -> dict:
 
 
 def train_direction(args, src: Path, tgt: Path, name: str, align: Path | None):
-    """Train one direction on the NMT part of the bitext (guided when ``align`` is given)."""
-    data = {"train_src": str(src), "train_tgt": str(tgt),
-            "dev_src": str(src.parent / f"val{src.suffix}"),
-            "dev_tgt": str(tgt.parent / f"val{tgt.suffix}")}
+    """Train one direction on the NMT part of the bitext (guided when ``align`` is given;
+    with ``--gold-repeat`` N > 1 the guided run reads the files with the gold pairs repeated,
+    ``*.gold{N}``)."""
+    dev = {"dev_src": str(src.parent / f"val{src.suffix}"),
+           "dev_tgt": str(tgt.parent / f"val{tgt.suffix}")}
+    if align is not None and args.gold_repeat > 1:
+        src, tgt, align = (p.with_name(f"{p.name}.gold{args.gold_repeat}")
+                           for p in (src, tgt, align))
+    data = {"train_src": str(src), "train_tgt": str(tgt), **dev}
     profile = PROFILES[args.profile]
     if align is not None:
         profile = merge(profile, {"data": {"train_align": str(align)},
@@ -165,6 +170,10 @@ def parse_args() -> argparse.Namespace:
                              "choose the layer/heads on (not in the quick profile)")
     parser.add_argument("--directions", choices=("both", "forward"), default=None,
                         help="train Fr->En too and symmetrise (default: quick forward, else both)")
+    parser.add_argument("--gold-repeat", type=int, default=1,
+                        help="the guided Transformers see the gold set's sentence pairs (their "
+                             "text and eflomal's links, never the gold links) this many times "
+                             "per epoch; the unguided ones once")
     parser.add_argument("--runs", type=Path, default=RUNS,
                         help="run directories (put long runs outside the work tree)")
     parser.add_argument("--resume", action="store_true",
@@ -219,6 +228,14 @@ def main() -> None:
                       bitext_pairs=len(en))
     write_pharaoh(data / "train.en-fr.align", [eflomal_links[i] for i in nmt])
     write_pharaoh(data / "train.fr-en.align", flip([eflomal_links[i] for i in nmt]))
+    if args.gold_repeat > 1:  # the guided runs' files: the gold pairs N times in all
+        more = nmt + list(range(len(en) - n_gold, len(en))) * (args.gold_repeat - 1)
+        tag = f".gold{args.gold_repeat}"
+        for name, lines in (("train.en", en), ("train.fr", fr)):
+            (data / (name + tag)).write_text("".join(lines[i] + "\n" for i in more),
+                                             encoding="utf-8")
+        write_pharaoh(data / f"train.en-fr.align{tag}", [eflomal_links[i] for i in more])
+        write_pharaoh(data / f"train.fr-en.align{tag}", flip([eflomal_links[i] for i in more]))
     show(records)
 
     gold_en, gold_fr = en[-n_gold:], fr[-n_gold:]
@@ -226,6 +243,7 @@ def main() -> None:
     held_ref = [eflomal_links[i] for i in held]
     for model in [m for m in args.models.split(",") if m]:
         guided = model == "guided"
+        model = f"guided-gold{args.gold_repeat}" if guided and args.gold_repeat > 1 else model
         fwd_pred, fwd_s, fwd_train = train_direction(
             args, data / "train.en", data / "train.fr", f"{model}-en-fr",
             data / "train.en-fr.align" if guided else None)
@@ -233,7 +251,8 @@ def main() -> None:
         cfg, table = extraction(args, model, fwd_pred, (held_en, held_fr, held_ref))
         a_fwd = fwd_pred.align(gold_en, gold_fr, cfg)
         extra = dict(profile=args.profile, bitext_pairs=len(en), held_out_pairs=len(held),
-                     guide=guide(args.profile) if guided else None)
+                     guide=guide(args.profile) if guided else None,
+                     gold_repeat=args.gold_repeat if guided else 1)
         chosen = reading(cfg, table)
         records += scores(model, a_fwd, gold, fwd_s + time.time() - t0, direction="en-fr",
                           train_seconds=fwd_train, **chosen, **extra)
@@ -260,7 +279,8 @@ def main() -> None:
     if args.max_steps:
         print("smoke run (--max-steps): results not written")
         return
-    path = write_results("alignment", records, started, profile=args.profile,
+    path = write_results("alignment", kept_records("alignment", records) + records, started,
+                         profile=args.profile,
                          published_hansards_aer=PUBLISHED_HANSARDS)
     print(f"wrote {path}")
 

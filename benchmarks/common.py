@@ -98,6 +98,20 @@ def merge_results(benchmark: str, records: list[dict[str, Any]], started: float,
     return write_results(benchmark, keep + records, started, **extra)
 
 
+def kept_records(benchmark: str, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of (dataset, model) pairs not re-run this time, from the existing results file
+    (so the models can be run one invocation at a time); each keeps the command, commit and
+    date of the run that produced it under ``from_run``."""
+    path = RESULTS / f"{benchmark}.json"
+    if not path.is_file():
+        return []
+    old = json.loads(path.read_text())
+    rerun = {(r["dataset"], r["model"]) for r in new}
+    origin = {k: old[k] for k in ("command", "commit", "created")}
+    return [{**r, "from_run": r.get("from_run", origin)} for r in old["records"]
+            if (r["dataset"], r["model"]) not in rerun]
+
+
 def _config_key(rec: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in rec.items() if k not in ("value", "seconds")},
                       sort_keys=True)

@@ -28,7 +28,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from common import ROOT, record, require_data, write_results  # noqa: E402  (sets sys.path)
+from common import ROOT, kept_records, record, require_data, write_results  # noqa: E402  (sets sys.path)
 
 import torch  # noqa: E402
 
@@ -163,7 +163,7 @@ def multi30k(args, records: list) -> None:
             records += decode_speed(predictor, src, ds, arch)
         print(records[-4:], flush=True)
     if args.profile == "cpu":
-        plot_curves(kept_records(records) + records,  # every model's curve, earlier runs too
+        plot_curves(kept_records("seq2seq", records) + records,  # every model's curve, earlier runs too
                     ROOT / "benchmarks" / "results" / "seq2seq_curve.png")
 
 
@@ -276,20 +276,6 @@ def aeslc(args, records: list) -> None:
     print(records[-3:], flush=True)
 
 
-def kept_records(new: list[dict]) -> list[dict]:
-    """Records of (dataset, model) pairs not re-run this time, from the existing results file
-    (so the models can be run one invocation at a time); each keeps the command, commit and
-    date of the run that produced it under ``from_run``."""
-    path = ROOT / "benchmarks" / "results" / "seq2seq.json"
-    if not path.is_file():
-        return []
-    old = json.loads(path.read_text())
-    rerun = {(r["dataset"], r["model"]) for r in new}
-    origin = {k: old[k] for k in ("command", "commit", "created")}
-    return [{**r, "from_run": r.get("from_run", origin)} for r in old["records"]
-            if (r["dataset"], r["model"]) not in rerun]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -328,7 +314,7 @@ def main() -> None:
     if args.limit or args.max_steps:
         print("smoke run (--limit / --max-steps): results not written")
         return
-    path = write_results("seq2seq", kept_records(records) + records, started,
+    path = write_results("seq2seq", kept_records("seq2seq", records) + records, started,
                          profile=args.profile)
     print(f"wrote {path}")
 

@@ -81,9 +81,12 @@ def forecast_demo(out: Path) -> None:
           "of uniform")
     if res.get("paths"):
         p = res["paths"]
-        print(f"validation MSE: linear skip alone {p['skip_alone_val_mse']:.4f}, with attention "
-              f"{p['full_val_mse']:.4f}" + ("" if p["attention_helps"] else
-                                            " (attention adds nothing here)"))
+        print(f"validation MSE: linear skip alone {p['skip_alone_val_mse']:.4f}, with the "
+              f"trained attention path {p['trained_val_mse']:.4f}" + (
+                  ": attention kept" if p["attention_helps"] else
+                  ": the attention path does not beat the skip by more than one standard error "
+                  "here, so it is switched off (the forecast is the skip's; the map shows where "
+                  "the attention path looks, and the masking figures above measure the skip)"))
     print(f"\n{res['note']}\nforecast past the end of the data: {res['forecast_csv']}\n"
           f"attention overlay: {res['plot']}\n(forecasting part took {res['seconds']:.0f}s)")
 

@@ -123,7 +123,18 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
                                # undefined where random masking does not raise the error
                                "ratio": top / rand if rand > 1e-12 else None}
     return {"base_mse": base, "entropy_ratio": entropy / max(count, 1),
-            "windows": int(len(chosen)), "by_fraction": by_fraction}
+            "windows": int(len(chosen)), "by_fraction": by_fraction,
+            "attention_used": attention_used(model)}
+
+
+def attention_used(model: nn.Module) -> bool:
+    """Does the forecast go through the attention path? False when its head is all zero (a
+    run whose attention path lost to the linear skip on validation is saved so): the rises
+    then measure how much the skip leans on the masked steps, not the attention."""
+    head = getattr(model, "head", None)
+    if head is None:
+        return True
+    return any(bool(p.detach().abs().sum() > 0) for p in head[-1].parameters())
 
 
 def format_faithfulness(res: dict[str, Any]) -> str:
@@ -135,4 +146,8 @@ def format_faithfulness(res: dict[str, Any]) -> str:
                      f"   most recent {float(f):.0%}: +{r['recent_mse_rise']:.4f}"
                      + (f"   ratio {r['ratio']:.2f}" if r["ratio"] is not None else
                         "   ratio undefined (random masking did not raise the error)"))
+    if not res.get("attention_used", True):
+        lines.append("  the attention path is switched off in this run (it did not beat the "
+                     "linear skip on validation): these rises measure the skip's reliance on "
+                     "the masked steps, not the attention's")
     return "\n".join(lines)

@@ -57,3 +57,20 @@ def test_faithful_attention_scores_above_random_and_unfaithful_below():
     assert bad["by_fraction"]["0.1"]["ratio"] < 0.5
     # weight on 4 of 40 steps: entropy about log 4 / log 40 = 0.38 of a flat map's
     assert 0.3 < good["entropy_ratio"] < 0.45
+
+
+def test_a_switched_off_attention_path_is_reported_as_unused():
+    """A forecaster whose attention head is zero (the run chose the skip alone) is flagged,
+    and the report says the rises measure the skip."""
+    w = windows()
+    from attnpred.evaluation.forecast_faithfulness import attention_used, format_faithfulness
+    from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
+    cfg = ForecasterConfig(input_len=w.L, horizon=w.H, n_channels=len(w.inputs),
+                           patch_len=4, stride=4, d_model=8, heads=2, ff_dim=16, layers=1)
+    model = PatchForecaster(cfg).eval()
+    assert attention_used(model)
+    nn.init.zeros_(model.head[-1].weight)
+    nn.init.zeros_(model.head[-1].bias)
+    res = forecast_faithfulness(model, w, max_windows=8)
+    assert res["attention_used"] is False
+    assert "switched off" in format_faithfulness(res)
