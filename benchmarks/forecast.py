@@ -69,10 +69,10 @@ def trainer(epochs: int, lr: float, patience: int, seed: int = 13,
 
 def patch_model(**kw: Any) -> ForecasterConfig:
     """The attention forecaster used here: patches of 16 (no overlap), 2 layers of width 16,
-    and a linear skip fitted by ridge least squares and kept fixed (the attention path learns
-    the rest)."""
+    and a linear skip fitted by ridge least squares and kept fixed; the attention path is
+    trained to forecast alone and blended with the skip, its share chosen on validation."""
     base = dict(patch_len=16, stride=16, d_model=16, heads=4, ff_dim=64, layers=2,
-                dropout=0.3, linear_skip=True, skip_trainable=False)
+                dropout=0.3, linear_skip=True, skip_trainable=False, combine="blend")
     return ForecasterConfig(**(base | kw))
 
 
@@ -292,6 +292,7 @@ def ablation(name: str, spec: dict[str, Any], path: Path, h: int, L: int,
     if "paths" in full:
         out.append(record(name, "ablation:full", "val", "attention_helps",
                           float(full["paths"]["attention_helps"]), horizon=h,
+                          mix=full["paths"].get("mix"),
                           skip_alone_val_mse=full["paths"]["skip_alone_val_mse"],
                           full_val_mse=full["paths"]["full_val_mse"],
                           trained_val_mse=full["paths"]["trained_val_mse"],
@@ -310,7 +311,7 @@ def quantile_records(name: str, spec: dict[str, Any], path: Path, h: int, L: int
     """The quantile option (10/50/90%) of the chosen model: point metrics, 80% interval
     coverage and pinball loss on test."""
     q, wall, _ = train_timed(run_config(spec, path, h, L, dataclasses.replace(
-        model, quantiles=(0.1, 0.5, 0.9)), quick=quick), work)
+        model, quantiles=(0.1, 0.5, 0.9), combine="residual"), quick=quick), work)
     out = metric_records(name, "attnpred-quantiles", "test", q["test"], wall, horizon=h,
                          input_len=L)
     out += [record(name, "attnpred-quantiles", "test", m, q["test"][m], horizon=h,

@@ -23,6 +23,7 @@ TRAIN_FLAGS = {
     "channel_layers": "forecaster.channel_layers", "dropout": "forecaster.dropout",
     "head_dropout": "forecaster.head_dropout", "revin": "forecaster.revin",
     "linear_skip": "forecaster.linear_skip", "skip_anchor": "forecaster.skip_anchor",
+    "combine": "forecaster.combine",
     "ridge": "forecaster.ridge", "ridge_grid": "forecaster.ridge_grid",
     "quantiles": "forecaster.quantiles",
     "period": "baseline.period", "kernel": "baseline.kernel",

@@ -73,15 +73,28 @@ def evaluate_forecaster(model: nn.Module, windows: Windows, scaler: Scaler, name
 
 
 @torch.no_grad()
+def window_forecasts(model: nn.Module, windows: Windows, batch_size: int = 256
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forecasts and truths (N, H, C_out) of every window, in order (scaled values)."""
+    was_training = model.training
+    model.eval()
+    preds, truths = [], []
+    for b in windows.batches(batch_size):
+        preds.append(model(x=b["x"]).forecast.float())
+        truths.append(b["y"])
+    model.train(was_training)
+    if not preds:
+        return torch.zeros(0), torch.zeros(0)
+    return torch.cat(preds), torch.cat(truths)
+
+
 def window_mse(model: nn.Module, windows: Windows, batch_size: int = 256) -> np.ndarray:
     """(N,) MSE of each window's forecast (scaled values, all steps and channels), in order:
     the per-window errors that ``attnpred.selection`` cuts into blocks."""
-    was_training = model.training
-    model.eval()
-    out = [((model(x=b["x"]).forecast.float() - b["y"]) ** 2).mean(dim=(1, 2))
-           for b in windows.batches(batch_size)]
-    model.train(was_training)
-    return torch.cat(out).double().numpy() if out else np.zeros(0)
+    pred, true = window_forecasts(model, windows, batch_size)
+    if not len(pred):
+        return np.zeros(0)
+    return ((pred - true) ** 2).mean(dim=(1, 2)).double().numpy()
 
 
 class QuantileSums:

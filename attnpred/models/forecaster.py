@@ -14,7 +14,9 @@ scale-equivariant), or none (the series' own scale, which keeps the level inform
 instance normalisation removes).
 It is fitted by ridge least squares on the training windows before training (``fit_skip``), the
 penalty optionally picked on validation, and by default kept fixed, so gradient training only
-teaches the attention path what the linear map misses.
+teaches the attention path what the linear map misses (``combine='residual'``); with
+``combine='blend'`` the attention path learns to forecast on its own and the forecast is a
+mixture of the two, its weight ``mix`` set on validation after training.
 
 Shape legend: B windows, L look-back, H horizon, C channels, P patches, E width, h heads.
 """
@@ -59,6 +61,7 @@ class ForecastShape:
 
 
 SKIP_ANCHORS = ("last", "mean", "norm", "none")
+COMBINE = ("residual", "blend")
 
 
 @dataclass
@@ -104,6 +107,11 @@ class ForecasterConfig(ForecastShape):
     ``ridge`` as it is."""
     skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
+    combine: str = "residual"
+    """How the two paths make one forecast: 'residual' (the attention path learns what the
+    fitted skip misses: forecast = skip + attention part) or 'blend' (the attention path is
+    trained to forecast alone, and the forecast is (1 - mix) * skip + mix * attention, the
+    weight ``mix`` chosen on validation after training)."""
     quantiles: tuple[float, ...] = ()
     """Also forecast these quantiles (e.g. 0.1, 0.5, 0.9; must include 0.5, the point
     forecast), trained with the pinball loss (validation then picks weights by it too);
@@ -128,6 +136,9 @@ class ForecasterConfig(ForecastShape):
               "must be increasing levels in (0, 1) that include 0.5")
         for name in ("dropout", "attn_dropout", "head_dropout"):
             check(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
+        check(self.combine in COMBINE, "combine", f"must be one of {COMBINE}")
+        check(not (self.combine == "blend" and self.quantiles), "combine",
+              "'blend' makes point forecasts; quantiles need 'residual'")
 
     @property
     def n_patches(self) -> int:
@@ -238,6 +249,13 @@ class PatchForecaster(nn.Module):
         if self.skip is not None:
             self.skip.requires_grad_(cfg.skip_trainable)
         self.register_buffer("spread", patch_to_steps(cfg), persistent=False)
+        if self.blends:  # the attention path's share of the forecast, saved with the weights;
+            # 1 while training (the path learns to forecast alone), then set on validation
+            self.register_buffer("mix", torch.ones(()))
+
+    @property
+    def blends(self) -> bool:
+        return self.cfg.linear_skip and self.cfg.combine == "blend"
 
     @torch.no_grad()
     def fit_skip(self, batches: Iterable[dict[str, Tensor]],
@@ -374,7 +392,12 @@ class PatchForecaster(nn.Module):
         if self.revin is not None:  # (B, H, C, Q)
             out = self.revin.denormalise(out.movedim(-1, 0), mean, std).movedim(0, -1)
         attention_part = out - base.unsqueeze(-1)  # beyond the attention path's zero-head base
-        if self.skip is not None:
+        if self.blends:  # (1 - mix) * skip + mix * attention; training fits the path alone
+            skip = (base + self._skip(raw, base)).unsqueeze(-1)
+            mix = 1.0 if self.training else self.mix
+            attention_part = mix * (out - skip)
+            out = skip + attention_part
+        elif self.skip is not None:
             out = out + self._skip(raw, base).unsqueeze(-1)
         out = out[:, :, self.cfg.target_list]  # (B, H, C_out, Q)
         if q > 1:  # monotone rearrangement: quantile forecasts never cross

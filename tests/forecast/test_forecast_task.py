@@ -168,7 +168,39 @@ def test_a_harmful_attention_path_is_switched_off_unless_always(tmp_path, make_f
     assert paths["attention_helps"] == (rule == "always")
     saved = tmp_path / "model.safetensors"
     if rule == "always":
-        assert paths["full_val_mse"] == paths["trained_val_mse"] and not saved.exists()
+        assert paths["full_val_mse"] == paths["trained_val_mse"]
+        assert load_file(saved)["head.1.weight"].abs().sum() > 0
     else:
         assert paths["full_val_mse"] == pytest.approx(paths["skip_alone_val_mse"])
         assert load_file(saved)["head.1.weight"].abs().sum() == 0
+
+
+def test_blend_trains_the_attention_path_alone_and_picks_its_share_on_validation(tmp_path,
+                                                                                make_frame):
+    """combine='blend': the saved share reproduces the validation MSE reported for it, the
+    blend equals (1 - mix) * skip + mix * attention, and share 0 is the skip alone."""
+    from dataclasses import replace
+
+    import torch
+
+    from attnpred.tasks.forecast import MIXES, prepare
+    path = tmp_path / "s.csv"
+    make_frame().to_csv(path, index=False)
+    cfg = tiny_config(path)
+    cfg = replace(cfg, forecaster=replace(cfg.forecaster, combine="blend"))
+    metrics = train_forecast(cfg, tmp_path / "run")
+    paths = metrics["paths"]
+    assert paths["mix"] in MIXES and paths["attention_helps"] == (paths["mix"] > 0)
+    assert metrics["val"]["mse"] == pytest.approx(paths["full_val_mse"], rel=1e-5)
+    assert paths["full_val_mse"] <= paths["skip_alone_val_mse"] + 1e-9
+    model = ForecastPredictor.load(tmp_path / "run").model
+    assert float(model.mix) == pytest.approx(paths["mix"])
+    x = prepare(cfg.data).windows["val"].batch(torch.arange(4))["x"]
+    with torch.no_grad():
+        blended = model(x=x).forecast
+        model.mix.fill_(0.0)
+        skip = model(x=x).forecast
+        model.mix.fill_(1.0)
+        attn = model(x=x).forecast
+    m = paths["mix"]
+    assert torch.allclose(blended, (1 - m) * skip + m * attn, atol=1e-5)
