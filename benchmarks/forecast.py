@@ -180,7 +180,8 @@ def skip_alone(spec: dict[str, Any], path: Path, h: int, L: int, anchor: str
     cfg = run_config(spec, path, h, L, attention_model(spec, L, anchor, 0.0))
     prep = prepare(cfg.data)
     cfg = with_shapes(cfg, prep.series.columns)
-    model = PatchForecaster(dataclasses.replace(cfg.forecaster, ridge_grid=RIDGES)).eval()
+    model = PatchForecaster(dataclasses.replace(cfg.forecaster, ridge_grid=RIDGES,
+                                                combine="residual")).eval()  # zero head
     val = prep.windows["val"]
     ridge = model.fit_skip(prep.windows["train"].batches(1024), val.blocks(block_count(len(val), h)))
     val = window_mse(model, val, 1024)

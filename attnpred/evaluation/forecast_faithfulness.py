@@ -128,12 +128,15 @@ def forecast_faithfulness(model: nn.Module, windows: Windows,
 
 
 def attention_used(model: nn.Module) -> bool:
-    """Does the forecast go through the attention path? False when its head is all zero (a
-    run whose attention path lost to the linear skip on validation is saved so): the rises
-    then measure how much the skip leans on the masked steps, not the attention."""
+    """Does the forecast go through the attention path? False when its head is all zero or
+    its blend share ``mix`` is 0 (a run whose attention path lost to the linear skip on
+    validation is saved so): the rises then measure how much the skip leans on the masked
+    steps, not the attention."""
     head = getattr(model, "head", None)
     if head is None:
         return True
+    if getattr(model, "blends", False) and float(model.mix) == 0:
+        return False
     return any(bool(p.detach().abs().sum() > 0) for p in head[-1].parameters())
 
 

@@ -74,3 +74,15 @@ def test_a_switched_off_attention_path_is_reported_as_unused():
     res = forecast_faithfulness(model, w, max_windows=8)
     assert res["attention_used"] is False
     assert "switched off" in format_faithfulness(res)
+
+
+def test_a_blend_with_no_attention_share_is_reported_as_unused():
+    from attnpred.evaluation.forecast_faithfulness import attention_used
+    from attnpred.models.forecaster import ForecasterConfig, PatchForecaster
+    cfg = ForecasterConfig(input_len=L, horizon=H, n_channels=1, patch_len=4, stride=4,
+                           d_model=8, heads=2, ff_dim=16, layers=1, linear_skip=True,
+                           combine="blend")
+    model = PatchForecaster(cfg).eval()
+    assert attention_used(model)
+    model.mix.fill_(0.0)
+    assert not attention_used(model)
