@@ -76,3 +76,27 @@ def test_help(argv, run, capsys):
     assert "usage:" in out
     if argv[0] == "train":
         assert "Look-back L: rows of history the model sees." in out  # from the docstring
+
+
+@pytest.mark.parametrize("rule", ["one-se", "always"])
+def test_train_with_blend_and_a_path_rule_records_the_share(tmp_path, make_frame, rule):
+    """--combine blend --path-rule: the run's metrics and report carry the chosen share."""
+    make_frame().to_csv(tmp_path / "s.csv", index=False)
+    assert main(TRAIN + ["--train", str(tmp_path / "s.csv"), "--out", str(tmp_path / "run"),
+                         "--combine", "blend", "--path-rule", rule]) == 0
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["forecaster"]["combine"] == "blend" and cfg["path_rule"] == rule
+    paths = json.loads((tmp_path / "run" / "metrics.json").read_text())["paths"]
+    assert paths["rule"] == rule and 0 <= paths["mix"] <= 1
+    assert paths["attention_helps"] == (paths["mix"] > 0)
+    if rule == "always":
+        assert paths["mix"] > 0
+    assert "validation MSE: linear skip alone" in (tmp_path / "run" / "report.txt").read_text()
+
+
+def test_an_unknown_combine_is_one_clear_error(tmp_path, make_frame, capsys):
+    make_frame().to_csv(tmp_path / "s.csv", index=False)
+    assert main(TRAIN + ["--train", str(tmp_path / "s.csv"), "--out", str(tmp_path / "run"),
+                         "--combine", "average"]) != 0
+    err = capsys.readouterr().err
+    assert "combine" in err and "Traceback" not in err
