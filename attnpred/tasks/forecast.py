@@ -272,16 +272,16 @@ def format_report(model: str, metrics: dict[str, Any]) -> str:
                          f"{m['pinball']:.4f}")
     paths = metrics.get("paths")
     if paths:
-        verdict = ("the attention path improves on the linear skip and is kept"
-                   if paths["attention_helps"] else
-                   "the attention path does NOT improve on the linear skip by more than one "
-                   "standard error here: it is switched off and the forecast is the skip's"
-                   if paths.get("rule", "one-se") == "one-se" else
-                   "the attention path does NOT improve on the linear skip here: it is "
-                   "switched off and the forecast is the skip's")
-        if "mix" in paths and paths["attention_helps"]:
+        if not paths["attention_helps"]:
+            margin = " by more than one standard error" \
+                if paths.get("rule", "one-se") == "one-se" else ""
+            verdict = (f"the attention path does NOT improve on the linear skip{margin} here: "
+                       "it is switched off and the forecast is the skip's")
+        elif "mix" in paths:
             verdict = (f"the forecast blends them with an attention share of {paths['mix']:g} "
                        f"(validation MSE {paths['full_val_mse']:.4f})")
+        else:
+            verdict = "the attention path improves on the linear skip and is kept"
         trained = paths.get("trained_val_mse", paths["full_val_mse"])
         lines.append(f"validation MSE: linear skip alone {paths['skip_alone_val_mse']:.4f}, "
                      f"with the trained attention path {trained:.4f} (standard error of the "
