@@ -16,6 +16,9 @@ l' -> le, d' -> de, ...); the gold pairs are only lowercased, so their word indi
 - guided: the same Transformers, with head 0 of decoder layer -2 supervised by the eflomal
   alignments of the training bitext (fairseq transformer_align / OpenNMT lambda_align; in the
   cpu profile read at the step where the word is the decoder's input, Shift-Att).
+Both are also symmetrised by agreement: the two directions' word-level maps multiplied and
+the pairs above a threshold linked (attnpred.alignment.agreement), the threshold chosen on the
+same held-out pairs against eflomal's links.
 Which layer/heads (and shifted or not) give the links is chosen per model on held-out pairs
 of the training bitext (--held-out, the last Multi30k pairs: the Transformers do not train on
 them, eflomal does) against eflomal's links there: never on the gold. The quick profile keeps
@@ -35,7 +38,8 @@ from common import ROOT, kept_records, record, require_data, write_results  # no
 
 import torch  # noqa: E402
 
-from attnpred.alignment import AlignConfig, alignment_scores, symmetrize  # noqa: E402
+from attnpred.alignment import (AlignConfig, alignment_scores, choose_agreement,  # noqa: E402
+                                pair_agreement, symmetrize)
 from attnpred.alignment.eflomal import eflomal_directional  # noqa: E402
 from attnpred.data.alignment import read_gold, write_pharaoh  # noqa: E402
 from attnpred.data.parallel import read_bitext, read_lines  # noqa: E402
@@ -104,7 +108,7 @@ def scores(name: str, links: list[set], gold, seconds: float | None,
 def show(records: list[dict]) -> None:
     for r in records:
         where = {k: r[k] for k in ("direction", "symmetrize", "layer", "heads", "shift", "method",
-                                   "threshold")
+                                   "threshold", "agreement_threshold")
                  if k in r}
         print(f"{r['dataset']} {r['model']} {r['metric']} {r['value']:.4f} {where}", flush=True)
 
@@ -142,6 +146,22 @@ def extraction(args, model: str, predictor, held: tuple[list, list, list]):
         return AlignConfig(layer=-2, heads=(0,) if model == "guided" else ()), None
     choice = predictor.choose_alignment(*held)
     return choice.config, sorted(choice.table, key=lambda r: r["aer"])
+
+
+def agreement(model: str, fwd: tuple, rev: tuple, held: tuple, test: tuple, gold,
+              **extra) -> list[dict]:
+    """Symmetrisation by agreement: each direction's word maps (its held-out layer/heads),
+    multiplied; the product threshold chosen on the held-out pairs against eflomal."""
+    t0 = time.time()
+    (fwd_pred, fcfg), (rev_pred, rcfg) = fwd, rev
+
+    def maps(src, tgt):
+        return fwd_pred.word_maps(src, tgt, fcfg), rev_pred.word_maps(tgt, src, rcfg)
+
+    choice = choose_agreement(*maps(*held[:2]), held[2])
+    links = pair_agreement(*maps(*test), choice.threshold)
+    return scores(model, links, gold, time.time() - t0, held_out_table=choice.table,
+                  symmetrize="agreement", agreement_threshold=choice.threshold, **extra)
 
 
 def reading(cfg: AlignConfig, table: list | None) -> dict:
@@ -271,6 +291,10 @@ def main() -> None:
                               train_seconds=fwd_train + rev_train, **extra)
             records += scores(model, a_rev, gold, rev_s + time.time() - t1, direction="fr-en",
                               train_seconds=rev_train, **rchosen, **extra)
+            if held:  # the two directions' maps multiplied, threshold chosen on held-out
+                records += agreement(model, (fwd_pred, cfg), (rev_pred, rcfg),
+                                     (held_en, held_fr, held_ref), (gold_en, gold_fr), gold,
+                                     train_seconds=fwd_train + rev_train, **extra)
         t1 = time.time()
         hyps = [t.text for t in fwd_pred.translate(test_src)]
         records.append(record("multi30k-en-fr", model, "test2016", "bleu",

@@ -41,7 +41,13 @@ class AlignConfig:
     merge: str = "links"
     """Sub-word to word merging: 'links' (any sub-word link) or 'mean' (average the map)."""
     symmetrize: str = "grow-diag-final-and"
-    """How two directions are combined (intersection, union, grow-diag-final-and)."""
+    """How two directions are combined: their links by intersection, union or
+    grow-diag-final-and, or 'agreement': their word-level attention maps multiplied (the
+    source->target map times the transposed target->source one) and every pair whose product
+    is at least agreement_threshold linked."""
+    agreement_threshold: float = 0.15
+    """The product threshold of symmetrize='agreement' (choose it on held-out pairs with
+    ``attnpred.alignment.choose_agreement``)."""
     shift: bool = False
     """Read each target word's links at the step where it is the decoder's input rather than
     the step that predicts it (Shift-Att, Chen et al. 2020): the query then knows the word."""
@@ -51,7 +57,9 @@ class AlignConfig:
         check(self.merge in MERGES, "merge", f"one of {MERGES}")
         check(0 < self.threshold <= 1, "threshold", "must be in (0, 1]")
         from attnpred.alignment.symmetrize import SYMMETRIZE
-        check(self.symmetrize in SYMMETRIZE, "symmetrize", f"one of {sorted(SYMMETRIZE)}")
+        methods = sorted(SYMMETRIZE) + ["agreement"]
+        check(self.symmetrize in methods, "symmetrize", f"one of {methods}")
+        check(0 < self.agreement_threshold <= 1, "agreement_threshold", "must be in (0, 1]")
 
 
 def select_attention(cross: Sequence[Tensor], cfg: AlignConfig) -> Tensor:
@@ -112,14 +120,34 @@ def word_alignment(matrix: Tensor, src_words: Sequence[int], tgt_words: Sequence
         matrix: cross-attention, rows = target sub-words (in tgt_out order), cols = source.
         src_words, tgt_words: word index of each real sub-word (-1 for specials like </s>).
     """
-    s_real = [p for p, w in enumerate(src_words) if w >= 0]
-    t_real = [p for p, w in enumerate(tgt_words) if w >= 0]
-    sub = matrix[t_real][:, s_real].float()  # specials and padding dropped
-    src_w = [src_words[p] for p in s_real]
-    tgt_w = [tgt_words[p] for p in t_real]
+    sub, src_w, tgt_w = real_words(matrix, src_words, tgt_words)
     if cfg.merge == "mean":
         return extract_links(pool_matrix(sub, src_w, tgt_w), cfg)
     return merge_links(extract_links(sub, cfg), src_w, tgt_w)
+
+
+def real_words(matrix: Tensor, src_words: Sequence[int], tgt_words: Sequence[int]
+               ) -> tuple[Tensor, list[int], list[int]]:
+    """The map without special and padding rows/columns, and the word index of each row and
+    column left."""
+    s_real = [p for p, w in enumerate(src_words) if w >= 0]
+    t_real = [p for p, w in enumerate(tgt_words) if w >= 0]
+    return (matrix[t_real][:, s_real].float(), [src_words[p] for p in s_real],
+            [tgt_words[p] for p in t_real])
+
+
+def word_map(matrix: Tensor, src_words: Sequence[int], tgt_words: Sequence[int]) -> Tensor:
+    """(T, S) sub-word map -> (T_words, S_words) word map: specials and padding dropped, each
+    word's sub-words averaged, each target word's row renormalised to sum to 1."""
+    pooled = pool_matrix(*real_words(matrix, src_words, tgt_words))
+    return pooled / pooled.sum(1, keepdim=True).clamp_min(1e-9)
+
+
+def pair_word_maps(maps: Sequence[Sequence[Tensor]], src_words: Sequence[Sequence[int]],
+                   tgt_words: Sequence[Sequence[int]], cfg: AlignConfig) -> list[Tensor]:
+    """Every pair's word map (``word_map``) of the layer and heads ``cfg`` selects."""
+    return [word_map(select_attention([x[None] for x in m], cfg)[0], s, t)
+            for m, s, t in zip(maps, src_words, tgt_words)]
 
 
 def pair_alignments(maps: Sequence[Sequence[Tensor]], src_words: Sequence[Sequence[int]],

@@ -152,6 +152,8 @@ def align(argv: list[str]) -> None:
     parser.add_argument("--shift", action="store_true", help=field_docs(AlignConfig)["shift"])
     parser.add_argument("--symmetrize", default="grow-diag-final-and",
                         help=field_docs(AlignConfig)["symmetrize"])
+    parser.add_argument("--agreement-threshold", type=float, default=0.15,
+                        help=field_docs(AlignConfig)["agreement_threshold"])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args(argv)
     if not args.run and not args.eflomal:
@@ -163,7 +165,8 @@ def align(argv: list[str]) -> None:
     cfg = config_from_dict(AlignConfig, {
         "layer": args.layer, "heads": heads, "average_layers": args.average_layers,
         "method": args.method, "threshold": args.threshold, "merge": args.merge,
-        "symmetrize": args.symmetrize, "shift": args.shift}, source="command line")
+        "symmetrize": args.symmetrize, "shift": args.shift,
+        "agreement_threshold": args.agreement_threshold}, source="command line")
     pairs = _read_bitext(args)
     from attnpred.tasks.seq2seq import align_bitext
     links = align_bitext([p.src for p in pairs], [p.tgt for p in pairs], cfg, run=args.run,

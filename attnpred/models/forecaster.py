@@ -103,8 +103,8 @@ class ForecasterConfig(ForecastShape):
     """Ridge penalty (relative to the mean diagonal) of that least-squares fit."""
     ridge_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
     """Penalties tried when validation windows are given to ``fit_skip`` (training does): the
-    one with the lowest validation MSE is kept and written back to ``ridge``; empty: use
-    ``ridge`` as it is."""
+    largest one within one standard error of the lowest validation MSE is kept and written
+    back to ``ridge``; empty: use ``ridge`` as it is."""
     skip_trainable: bool = False
     """Let training update the linear skip (False: keep it as fitted)."""
     combine: str = "residual"

@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
-from attnpred.alignment.extract import AlignConfig, pair_alignments
+from attnpred.alignment.agreement import pair_agreement
+from attnpred.alignment.extract import AlignConfig, pair_alignments, pair_word_maps
 from attnpred.alignment.select import AlignmentChoice, alignment_candidates, choose_alignment
 from attnpred.alignment.symmetrize import symmetrize
 from attnpred.config import check, save_config
@@ -341,6 +342,16 @@ class Seq2SeqPredictor:
         return pair_alignments(self.forced_attention(src_texts, tgt_texts), src_words,
                                tgt_words, cfg)
 
+    def word_maps(self, src_texts: Sequence[str], tgt_texts: Sequence[str],
+                  cfg: AlignConfig | None = None) -> list[Tensor]:
+        """Each pair's word-level (target words, source words) map of the layer and heads
+        ``cfg`` selects, every target word's row summing to 1 (what symmetrize='agreement'
+        multiplies)."""
+        cfg = cfg or AlignConfig()
+        self._check_align_config(cfg)
+        return pair_word_maps(self.forced_attention(src_texts, tgt_texts),
+                              *self._word_ids(src_texts, tgt_texts), cfg)
+
     def _word_ids(self, src_texts: Sequence[str], tgt_texts: Sequence[str]
                   ) -> tuple[list[list[int]], list[list[int]]]:
         """Whitespace-word index of every sub-word of each source and target text."""
@@ -523,13 +534,24 @@ def align_bitext(src: Sequence[str], tgt: Sequence[str], cfg: AlignConfig | None
     run and a reverse-direction (target->source) run, symmetrised as ``cfg.symmetrize``."""
     cfg = cfg or AlignConfig()
     if eflomal:
+        if cfg.symmetrize == "agreement":
+            raise AttnpredError("eflomal's links have no attention maps to agree on: use "
+                                "intersection, union or grow-diag-final-and", field="symmetrize")
         from attnpred.alignment.eflomal import eflomal_align
         return eflomal_align(src, tgt, cfg.symmetrize)
     if run is None:
         raise AttnpredError("a run directory is needed unless eflomal is used", field="run")
     from attnpred.device import resolve_device
     resolve_device(device)
-    fwd = Seq2SeqPredictor.load(run, device=device).align(src, tgt, cfg)
+    forward = Seq2SeqPredictor.load(run, device=device)
+    if cfg.symmetrize == "agreement":
+        if reverse is None:
+            raise AttnpredError("symmetrize 'agreement' needs a target->source run too",
+                                field="reverse")
+        backward = Seq2SeqPredictor.load(reverse, device=device)
+        return pair_agreement(forward.word_maps(src, tgt, cfg), backward.word_maps(tgt, src, cfg),
+                              cfg.agreement_threshold)
+    fwd = forward.align(src, tgt, cfg)
     if reverse is None:
         return fwd
     rev = Seq2SeqPredictor.load(reverse, device=device).align(tgt, src, cfg)

@@ -170,3 +170,37 @@ def test_align_needs_a_run_or_eflomal(tmp_path, capsys):
     assert main(["align", "--input", str(tmp_path / "train.en"), "--ref",
                  str(tmp_path / "train.de"), "--output", str(tmp_path / "x")]) == 2
     assert "give a run directory or --eflomal" in capsys.readouterr().err
+
+
+def test_align_cli_agreement_of_two_directions(tmp_path, capsys):
+    """Two guided directions combined by the agreement of their maps: the diagonal comes back
+    through the CLI and the library; agreement without a reverse run, or with eflomal, is one
+    clear error."""
+    write_data(tmp_path)
+    (tmp_path / "gold").write_text("1-1 2-2 3-3\n" * len(PAIRS))
+    for name, src, tgt in (("run", "train.en", "train.de"), ("rev", "train.de", "train.en")):
+        cfg = tiny_config(tmp_path, "transformer", epochs=60)
+        cfg.data.train_src, cfg.data.train_tgt = str(tmp_path / src), str(tmp_path / tgt)
+        cfg.data.train_align = str(tmp_path / "train.align")  # the diagonal reads both ways
+        cfg.guide.weight = 1.0
+        train_seq2seq(cfg, tmp_path / name)
+    args = ["align", str(tmp_path / "run"), "--input", str(tmp_path / "train.en"), "--ref",
+            str(tmp_path / "train.de"), "--output", str(tmp_path / "agree.align"),
+            "--layer", "-2", "--heads", "0", "--symmetrize", "agreement",
+            "--agreement-threshold", "0.2"]
+    assert main(args + ["--reverse", str(tmp_path / "rev"), "--gold", str(tmp_path / "gold")]) == 0
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scores["aer"] < 0.2
+    from attnpred.alignment import AlignConfig
+    from attnpred.data.alignment import read_pharaoh
+    from attnpred.tasks.seq2seq import align_bitext
+    cfg = AlignConfig(layer=-2, heads=(0,), symmetrize="agreement", agreement_threshold=0.2)
+    links = align_bitext([s for s, _ in PAIRS], [t for _, t in PAIRS], cfg,
+                         run=tmp_path / "run", reverse=tmp_path / "rev")
+    assert links == read_pharaoh(tmp_path / "agree.align")
+    assert main(args) == 2
+    assert "symmetrize 'agreement' needs a target->source run" in capsys.readouterr().err
+    eflomal = ["align", "--eflomal", *args[2:]]
+    assert main(eflomal) == 2
+    err = capsys.readouterr().err
+    assert "no attention maps to agree on" in err and "Traceback" not in err
