@@ -4,8 +4,9 @@ Grow-diag-final-and combines two directions' hard links; agreement combines thei
 first. For one sentence pair, F (T, S) is the source->target model's word-level attention
 (each target word's row sums to 1) and R (S, T) the target->source model's (each source word's
 row sums to 1). A pair (s, t) is linked when F[t, s] * R[s, t] >= threshold: both models must
-put weight on it, each from its own side (the product of the two directions' probabilities, as
-Liang et al. 2006 train for and awesome-align reads from one model's two softmaxes).
+put weight on it, each from its own side (the product of the two directions' posteriors, as
+Liang et al. 2006 decode their jointly trained aligners; awesome-align similarly keeps the pairs
+that both of one model's softmaxes, source->target and target->source, rate highly).
 
 Shape legend: T target words, S source words.
 """
